@@ -1,0 +1,138 @@
+"""`koryu` — run the pipeline through Dagster, or write the demo exports.
+
+    koryu run          materialise every asset for every wave found under KORYU_RAW_DIR
+    koryu demo-data    (re)write the calibrated demo exports under KORYU_RAW_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from koryu_pipeline.facts import FILE_SUMMARY_SCHEMA
+from koryu_pipeline.readers import discover
+from koryu_pipeline.settings import Settings
+from koryu_pipeline.warehouse.parquet import read_partitions
+
+
+class RunFailed(RuntimeError):
+    pass
+
+
+def _ensure_dagster_home() -> Path:
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        home = str(Path(".dagster").resolve())
+        os.environ["DAGSTER_HOME"] = home  # the runs show in `make ui`
+    Path(home).mkdir(parents=True, exist_ok=True)
+    return Path(home)
+
+
+def run_pipeline(settings: Settings) -> list[str]:
+    """Register the waves found under the raw folder as partitions and materialise every
+    asset through Dagster: each wave's facts, then the cross-wave marts with the last wave.
+    Returns the run ids. Raises RunFailed with the failing steps' errors."""
+    import dagster as dg
+
+    from koryu_pipeline.definitions import defs, get_koryu_job
+    from koryu_pipeline.defs.partitions import WAVES
+
+    waves = list(discover(settings.raw_dir))
+    if not waves:
+        raise RunFailed(
+            f"no exports found: expected <raw>/<instrument>/<wave>/*.xlsx|*.csv under "
+            f"{settings.raw_dir} (set KORYU_RAW_DIR, or run `koryu demo-data`)"
+        )
+    _ensure_dagster_home()
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions(WAVES.name))
+    new = [w for w in waves if w not in known]
+    if new:
+        instance.add_dynamic_partitions(WAVES.name, new)
+
+    graph = defs.resolve_asset_graph()
+    executable = [k for k in graph.get_all_asset_keys() if graph.get(k).is_executable]
+    partitioned = [k for k in executable if graph.get(k).partitions_def is not None]
+    job = dg.reconstructable(get_koryu_job)
+    run_ids: list[str] = []
+    for n, wave in enumerate(waves):
+        last = n == len(waves) - 1
+        result = dg.execute_job(
+            job,
+            instance=instance,
+            tags={"dagster/partition": wave, "koryu/trigger": "koryu run"},
+            asset_selection=executable if last else partitioned,
+        )
+        run_ids.append(result.run_id)
+        if not result.success:
+            errors = [
+                f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
+                for e in result.all_events
+                if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
+            ]
+            raise RunFailed(
+                f"Dagster run {result.run_id} (wave {wave}) failed:\n  "
+                + ("\n  ".join(errors) or "see the run's logs in `make ui`")
+            )
+    return run_ids
+
+
+def file_summary(settings: Settings) -> pd.DataFrame:
+    return read_partitions(settings.warehouse_dir, "quarantine/files", FILE_SUMMARY_SCHEMA)
+
+
+def _print_summary(settings: Settings) -> None:
+    files = file_summary(settings)
+    if files.empty:
+        print("no export files were read")
+        return
+    width = max(len(s) for s in files["source_file"])
+    print(f"{'file'.ljust(width)}  {'rows':>5}  {'accepted':>8}  {'rejected':>8}")
+    for r in files.itertuples(index=False):
+        mark = "  (file rejected)" if r.file_rejected else ""
+        print(f"{r.source_file.ljust(width)}  {r.rows:>5}  {r.accepted:>8}  {r.rejected:>8}{mark}")
+    totals = files.groupby(["instrument", "wave"])[["rows", "accepted", "rejected"]].sum()
+    for (inst, wave), t in totals.iterrows():
+        print(f"{inst}/{wave}: {t['accepted']} accepted, {t['rejected']} rejected of {t['rows']}")
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    try:
+        run_ids = run_pipeline(settings)
+    except RunFailed as exc:
+        print(f"koryu run: {exc}", file=sys.stderr)
+        return 1
+    _print_summary(settings)
+    print(f"warehouse: {settings.warehouse_dir}  runs: {', '.join(r[:8] for r in run_ids)}")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from koryu_pipeline.demo.generator import write_demo_exports
+
+    raw = Path(args.raw_dir) if args.raw_dir else Settings.from_env().raw_dir
+    for path in write_demo_exports(raw):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="koryu", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="materialise every asset for every wave").set_defaults(
+        func=cmd_run
+    )
+    demo = sub.add_parser("demo-data", help="write the calibrated demo exports")
+    demo.add_argument("--raw-dir", help="target folder (default: KORYU_RAW_DIR or data/raw)")
+    demo.set_defaults(func=cmd_demo_data)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""The codebook: both forms as data, loaded and validated once.
+
+Every other module (readers, pandera schemas, fact tables, marts, headlines, the demo
+generator) is generated from the objects defined here; nothing downstream names a question.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+EntryType = Literal["text", "single", "multi", "top3", "likert"]
+CHOICE_TYPES: frozenset[str] = frozenset({"single", "multi", "top3", "likert"})
+MULTI_TYPES: frozenset[str] = frozenset({"multi", "top3"})
+FORMS_DIR = Path(__file__).parent / "forms"
+
+
+class CodebookError(ValueError):
+    """A form file that does not describe a consistent form."""
+
+
+def normalise_text(value: str) -> str:
+    """NFKC plus whitespace folding: the key every header and label is matched on."""
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+@dataclass(frozen=True)
+class Option:
+    code: int  # 1-based position in the form's option list
+    label: str  # verbatim Japanese label
+    reconstructed: bool = False
+
+    @property
+    def key(self) -> str:
+        return normalise_text(self.label)
+
+
+@dataclass(frozen=True)
+class Item:
+    item_id: str  # "<entry id>_<1-based position>"
+    sort: int
+    label: str
+    reconstructed: bool = False
+
+
+@dataclass(frozen=True)
+class Field:
+    """One export column: an entry, or one item of a likert entry."""
+
+    column: str  # column id in the wide frame: entry id, or item id
+    entry: Entry
+    item: Item | None
+
+    @property
+    def header(self) -> str:
+        return self.item.label if self.item else self.entry.header
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    header: str
+    type: EntryType
+    options: tuple[Option, ...] = ()
+    items: tuple[Item, ...] = ()
+    required: bool = False
+    asked_if: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    max_choices: int | None = None
+    exclusive: tuple[str, ...] = ()
+    slide: int | None = None
+    title: str | None = None
+    scale: str | None = None
+    reconstructed: bool = False
+
+    @property
+    def is_choice(self) -> bool:
+        return self.type in CHOICE_TYPES
+
+    @property
+    def is_multi(self) -> bool:
+        return self.type in MULTI_TYPES
+
+    @property
+    def is_attribute(self) -> bool:
+        """Respondent attributes (organisation, screening, demographics) go to
+        facts/respondents; everything else is a question and goes to facts/answers."""
+        return self.slide is None and self.type in ("text", "single")
+
+    @cached_property
+    def option_by_key(self) -> dict[str, Option]:
+        return {o.key: o for o in self.options}
+
+    @cached_property
+    def exclusive_keys(self) -> frozenset[str]:
+        return frozenset(normalise_text(x) for x in self.exclusive)
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    id: str
+    slide: int | None
+    question: str
+    to_instrument: str
+    to_question: str
+    pairs: tuple[tuple[str, str], ...]  # (this form's label, target form's label)
+
+
+@dataclass(frozen=True)
+class Form:
+    instrument: str
+    wave: str
+    title: str
+    export: Literal["msforms_xlsx", "googleforms_csv"]
+    opens: date
+    closes: date
+    timezone: str
+    entries: tuple[Entry, ...]
+    crosswalks: tuple[Crosswalk, ...] = ()
+    mirrors: tuple[tuple[str, str], ...] = ()
+    # entries identifying a respondent who may submit again (the latest submission wins)
+    supersede_on: tuple[str, ...] = ()
+    source: str = ""
+
+    @cached_property
+    def entry_by_id(self) -> dict[str, Entry]:
+        return {e.id: e for e in self.entries}
+
+    def entry(self, entry_id: str) -> Entry:
+        return self.entry_by_id[entry_id]
+
+    @cached_property
+    def fields(self) -> tuple[Field, ...]:
+        """The export's answer columns, in form order."""
+        out: list[Field] = []
+        for e in self.entries:
+            if e.type == "likert":
+                out.extend(Field(i.item_id, e, i) for i in e.items)
+            else:
+                out.append(Field(e.id, e, None))
+        return tuple(out)
+
+    @property
+    def attributes(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.is_attribute)
+
+    @property
+    def questions(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if not e.is_attribute)
+
+
+@dataclass(frozen=True, eq=False)  # identity hash: one loaded codebook, cached by it
+class Codebook:
+    forms: tuple[Form, ...]
+    scales: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def _index(self) -> dict[tuple[str, str], Form]:
+        return {(f.instrument, f.wave): f for f in self.forms}
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        return tuple(sorted({f.instrument for f in self.forms}))
+
+    def form(self, instrument: str, wave: str) -> Form:
+        try:
+            return self._index[(instrument, str(wave))]
+        except KeyError:
+            known = ", ".join(f"{i}/{w}" for i, w in sorted(self._index))
+            raise CodebookError(
+                f"no form for {instrument}/{wave} in the codebook (known: {known}); "
+                f"add koryu_pipeline/codebook/forms/{instrument}_{wave}.yaml "
+                f"(it may `extends: {instrument}_<earlier wave>`)"
+            ) from None
+
+    def has_form(self, instrument: str, wave: str) -> bool:
+        return (instrument, str(wave)) in self._index
+
+    def waves(self, instrument: str) -> tuple[str, ...]:
+        return tuple(sorted(f.wave for f in self.forms if f.instrument == instrument))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _option(raw: Any, code: int, where: str) -> Option:
+    if isinstance(raw, str):
+        return Option(code, raw)
+    if isinstance(raw, dict) and isinstance(raw.get("text"), str):
+        return Option(code, raw["text"], bool(raw.get("reconstructed", False)))
+    raise CodebookError(f"{where}: option {code} must be a string or {{text: ...}}")
+
+
+def _entry(raw: dict[str, Any], scales: dict[str, tuple[str, ...]], where: str) -> Entry:
+    eid = raw.get("id")
+    if not isinstance(eid, str) or not eid:
+        raise CodebookError(f"{where}: entry without an id")
+    where = f"{where}: entry {eid}"
+    etype = raw.get("type")
+    if etype not in ("text", "single", "multi", "top3", "likert"):
+        raise CodebookError(f"{where}: unknown type {etype!r}")
+    scale = raw.get("scale")
+    raw_options = raw.get("options")
+    if scale is not None:
+        if scale not in scales:
+            raise CodebookError(f"{where}: unknown scale {scale!r}")
+        raw_options = list(scales[scale])
+    options = tuple(_option(o, i, where) for i, o in enumerate(raw_options or [], start=1))
+    items: tuple[Item, ...] = ()
+    if etype == "likert":
+        items = tuple(
+            Item(f"{eid}_{i}", i, o.label, o.reconstructed)
+            for i, o in enumerate(
+                (_option(x, n, where) for n, x in enumerate(raw.get("items") or [], 1)), 1
+            )
+        )
+    header = raw.get("header")
+    if header is None and etype == "likert":
+        header = raw.get("title", eid)  # ms forms heads likert columns by item text alone
+    if not isinstance(header, str):
+        raise CodebookError(f"{where}: missing header")
+    asked: list[tuple[str, tuple[str, ...]]] = []
+    for k, v in (raw.get("asked_if") or {}).items():
+        vals = (v,) if isinstance(v, str) else tuple(v)
+        asked.append((k, vals))
+    max_choices = raw.get("max_choices")
+    if max_choices is None and etype == "top3":
+        max_choices = 3
+    if etype == "single":
+        max_choices = 1
+    return Entry(
+        id=eid,
+        header=header,
+        type=etype,
+        options=options,
+        items=items,
+        required=bool(raw.get("required", False)),
+        asked_if=tuple(asked),
+        max_choices=max_choices,
+        exclusive=tuple(raw.get("exclusive") or ()),
+        slide=raw.get("slide"),
+        title=raw.get("title"),
+        scale=scale,
+        reconstructed=bool(raw.get("reconstructed", False)),
+    )
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise CodebookError(f"{path.name}: not a mapping")
+    return data
+
+
+def _resolve(name: str, raw_by_name: dict[str, dict[str, Any]], seen: tuple[str, ...] = ()):
+    raw = raw_by_name[name]
+    parent = raw.get("extends")
+    if not parent:
+        return raw
+    if parent in seen or parent not in raw_by_name:
+        raise CodebookError(f"{name}.yaml: cannot extend {parent!r}")
+    merged = dict(_resolve(parent, raw_by_name, (*seen, name)))
+    merged.update({k: v for k, v in raw.items() if k != "extends"})
+    return merged
+
+
+def _form(name: str, raw: dict[str, Any]) -> tuple[Form, dict[str, tuple[str, ...]]]:
+    where = f"{name}.yaml"
+    scales = {k: tuple(v) for k, v in (raw.get("scales") or {}).items()}
+    fielded = raw.get("fielded") or {}
+    try:
+        opens = date.fromisoformat(str(fielded["opens"]))
+        closes = date.fromisoformat(str(fielded["closes"]))
+    except (KeyError, ValueError) as exc:
+        raise CodebookError(f"{where}: fielded needs opens/closes dates ({exc})") from None
+    entries = tuple(_entry(e, scales, where) for e in raw.get("entries") or [])
+    crosswalks = tuple(
+        Crosswalk(
+            id=c["id"],
+            slide=c.get("slide"),
+            question=c["question"],
+            to_instrument=c["to"]["instrument"],
+            to_question=c["to"]["question"],
+            pairs=tuple((str(k), str(v)) for k, v in c["pairs"].items()),
+        )
+        for c in raw.get("crosswalks") or []
+    )
+    form = Form(
+        instrument=str(raw["instrument"]),
+        wave=str(raw["wave"]),
+        title=str(raw.get("title", "")),
+        export=raw["export"],
+        opens=opens,
+        closes=closes,
+        timezone=str(fielded.get("timezone", "Asia/Tokyo")),
+        entries=entries,
+        crosswalks=crosswalks,
+        mirrors=tuple((str(a), str(b)) for a, b in raw.get("mirrors") or []),
+        supersede_on=tuple(str(x) for x in raw.get("supersede_on") or ()),
+        source=where,
+    )
+    return form, scales
+
+
+def validate_codebook(cb: Codebook) -> None:
+    """Raise CodebookError listing every inconsistency found."""
+    problems: list[str] = []
+    for f in cb.forms:
+        where = f.source or f"{f.instrument}_{f.wave}"
+        if f.export not in ("msforms_xlsx", "googleforms_csv"):
+            problems.append(f"{where}: unknown export {f.export!r}")
+        if f.opens > f.closes:
+            problems.append(f"{where}: fielding window opens after it closes")
+        seen: dict[str, Entry] = {}
+        for e in f.entries:
+            if e.id in seen:
+                problems.append(f"{where}: duplicate entry id {e.id}")
+            if e.is_choice and not e.options:
+                problems.append(f"{where}: {e.id} has no options")
+            if e.type == "likert" and not e.items:
+                problems.append(f"{where}: likert {e.id} has no items")
+            keys = [o.key for o in e.options]
+            if len(set(keys)) != len(keys):
+                problems.append(f"{where}: {e.id} repeats an option label")
+            if not e.exclusive_keys <= set(keys):
+                problems.append(f"{where}: {e.id} exclusive option not among its options")
+            if e.max_choices is not None and e.options and e.max_choices > len(e.options):
+                problems.append(f"{where}: {e.id} max_choices exceeds its options")
+            for dep, values in e.asked_if:
+                src = seen.get(dep)
+                if src is None:
+                    problems.append(f"{where}: {e.id} is routed on {dep}, not an earlier entry")
+                    continue
+                bad = [v for v in values if normalise_text(v) not in src.option_by_key]
+                if bad:
+                    problems.append(f"{where}: {e.id} routed on unknown {dep} options {bad}")
+            seen[e.id] = e
+        for col in f.supersede_on:
+            if col not in seen:
+                problems.append(f"{where}: supersede_on names unknown entry {col}")
+        for a, b in f.mirrors:
+            if a not in seen or b not in seen:
+                problems.append(f"{where}: mirror pair {a}<->{b} names an unknown entry")
+        for cw in f.crosswalks:
+            src = seen.get(cw.question)
+            if src is None:
+                problems.append(f"{where}: crosswalk {cw.id} names unknown {cw.question}")
+                continue
+            targets = [t for t in cb.forms if t.instrument == cw.to_instrument and t.wave == f.wave]
+            for t in targets:
+                tq = t.entry_by_id.get(cw.to_question)
+                if tq is None:
+                    problems.append(f"{where}: crosswalk target {cw.to_question} unknown")
+                    continue
+                for a, b in cw.pairs:
+                    if normalise_text(a) not in src.option_by_key:
+                        problems.append(f"{where}: crosswalk label {a!r} not in {src.id}")
+                    if normalise_text(b) not in tq.option_by_key:
+                        problems.append(f"{where}: crosswalk label {b!r} not in {tq.id}")
+    if problems:
+        raise CodebookError("invalid codebook:\n  " + "\n  ".join(problems))
+
+
+def load_codebook(*dirs: Path) -> Codebook:
+    """Load every `<instrument>_<wave>.yaml` in the package's forms folder (and any extra
+    folders given, later ones overriding earlier ones by file name), then validate."""
+    raw_by_name: dict[str, dict[str, Any]] = {}
+    for d in (FORMS_DIR, *dirs):
+        for path in sorted(Path(d).glob("*.yaml")):
+            raw_by_name[path.stem] = _read_yaml(path)
+    forms: list[Form] = []
+    scales: dict[str, tuple[str, ...]] = {}
+    for name in sorted(raw_by_name):
+        form, form_scales = _form(name, _resolve(name, raw_by_name))
+        forms.append(form)
+        scales.update(form_scales)
+    cb = Codebook(tuple(forms), scales)
+    validate_codebook(cb)
+    return cb

@@ -1,0 +1,1 @@
+"""Dagster wiring only: thin assets over the plain functions of the package."""

@@ -1,0 +1,48 @@
+"""Standard Dagster metadata for a table: row count, column schema, preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+_TYPES = {
+    pa.string(): "string",
+    pa.int16(): "int16",
+    pa.int32(): "int32",
+    pa.int64(): "int64",
+    pa.float64(): "float64",
+    pa.bool_(): "bool",
+}
+
+
+def column_schema(schema: pa.Schema) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(f.name, _TYPES.get(f.type, str(f.type))) for f in schema]
+    )
+
+
+def table_metadata(
+    frame: pd.DataFrame, schema: pa.Schema, path: str, **extra: Any
+) -> dict[str, Any]:
+    preview = frame.head(5).astype(object).where(frame.head(5).notna(), None)
+    return {
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": column_schema(schema),
+        "path": dg.MetadataValue.path(path),
+        "preview": dg.MetadataValue.md(_markdown(preview)),
+        **extra,
+    }
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_(no rows)_"
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        cells = [("" if v is None else str(v)).replace("|", "\\|")[:40] for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

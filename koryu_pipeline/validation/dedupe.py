@@ -1,0 +1,70 @@
+"""Responses that appear twice.
+
+- The same response in two exports (a partial export and the final one): kept once, from the
+  most complete export; every other copy is a `duplicate`.
+- The same respondent identity submitted twice (the form's `supersede_on` entries, e.g.
+  organisation + personnel line): the latest submission wins, the earlier are `superseded`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from koryu_pipeline.codebook import Form
+
+
+def _file_rank(wide: pd.DataFrame) -> pd.Series:
+    """Order exports from most to least authoritative: the one reaching the latest
+    submission (a later export covers more), then the larger one, then by name."""
+    stats = wide.groupby("source_file").agg(
+        last=("submitted_at", "max"), rows=("source_row", "size")
+    )
+    stats["last"] = stats["last"].fillna(pd.Timestamp.min.tz_localize("UTC"))
+    ordered = stats.reset_index().sort_values(
+        ["last", "rows", "source_file"], ascending=[False, False, False], kind="stable"
+    )
+    return pd.Series(range(len(ordered)), index=ordered["source_file"].to_numpy())
+
+
+def find_duplicates(wide: pd.DataFrame) -> pd.DataFrame:
+    """Rows that repeat a response kept elsewhere: index, kept_file, kept_row."""
+    if wide.empty:
+        return pd.DataFrame(columns=["kept_file", "kept_row"])
+    rank = wide["source_file"].map(_file_rank(wide))
+    order = wide.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="stable")
+    first = order.groupby("response_key", sort=False).head(1)
+    keeper = first.set_index("response_key")[["source_file", "source_row"]]
+    repeats = order.drop(index=first.index)
+    out = pd.DataFrame(
+        {
+            "kept_file": repeats["response_key"].map(keeper["source_file"]),
+            "kept_row": repeats["response_key"].map(keeper["source_row"]),
+        },
+        index=repeats.index,
+    )
+    return out.sort_index()
+
+
+def find_superseded(form: Form, wide: pd.DataFrame) -> pd.DataFrame:
+    """Among `wide` (duplicates already removed), earlier submissions of the same identity:
+    index, by_file, by_row, by_time."""
+    cols = list(form.supersede_on)
+    if not cols or wide.empty:
+        return pd.DataFrame(columns=["by_file", "by_row", "by_time"])
+    keyed = wide.dropna(subset=[cols[0]]).copy()
+    keyed["_key"] = keyed[cols].apply(
+        lambda r: "\x1f".join("" if pd.isna(v) else str(v) for v in r), axis=1
+    )
+    keyed = keyed.sort_values(
+        ["_key", "submitted_at", "source_file", "source_row"], kind="stable", na_position="first"
+    )
+    latest = keyed.groupby("_key", sort=False).tail(1).set_index("_key")
+    earlier = keyed.drop(index=keyed.groupby("_key", sort=False).tail(1).index)
+    return pd.DataFrame(
+        {
+            "by_file": earlier["_key"].map(latest["source_file"]),
+            "by_row": earlier["_key"].map(latest["source_row"]),
+            "by_time": earlier["_key"].map(latest["submitted_at"]),
+        },
+        index=earlier.index,
+    ).sort_index()

@@ -1,0 +1,131 @@
+"""Atomic, deterministic Parquet writes.
+
+An unchanged input must give byte-identical files, and a reader (or a crash) must never see a
+half-written one: rows are sorted by the caller, the schema is fixed, pandas metadata is
+dropped, the bytes are built in memory, compared with what is on disk, and only a change is
+written -- to a temporary file beside the target that is then renamed over it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PART_FILE = "part-0.parquet"
+
+
+def to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """A pandas frame as an Arrow table of exactly `schema` (column order, types), with no
+    pandas metadata, so the bytes depend on the data alone."""
+    missing = [f.name for f in schema if f.name not in frame.columns]
+    if missing:
+        raise ValueError(f"frame lacks columns {missing}")
+    arrays = []
+    for f in schema:
+        col = frame[f.name]
+        values = col.astype(object).where(col.notna(), None).tolist()
+        arrays.append(pa.array(values, type=f.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema.remove_metadata())
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        use_dictionary=True,
+        write_statistics=True,
+        coerce_timestamps="us",
+        store_schema=False,
+    )
+    return sink.getvalue().to_pybytes()
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` unless it already holds exactly these bytes. Returns True when
+    the file was (re)written. The rename is atomic on POSIX, so readers see old or new."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def write_parquet(path: Path, frame: pd.DataFrame, schema: pa.Schema) -> bool:
+    """Write one Parquet file atomically; skip it when the bytes would not change."""
+    return write_atomic(path, parquet_bytes(to_table(frame, schema)))
+
+
+PARTITION_COLUMNS = ("instrument", "wave")
+
+
+def partition_path(root: Path, table: str, instrument: str, wave: str) -> Path:
+    return Path(root) / table / f"instrument={instrument}" / f"wave={wave}" / PART_FILE
+
+
+def table_path(root: Path, table: str) -> Path:
+    """An unpartitioned table: `<root>/<table>/part-0.parquet`."""
+    return Path(root) / table / PART_FILE
+
+
+def file_schema(schema: pa.Schema) -> pa.Schema:
+    """A partitioned table's schema as stored in its files: the partition columns live in
+    the path only (as Spark and pyarrow write them), or hive readers refuse the dataset."""
+    return pa.schema([f for f in schema if f.name not in PARTITION_COLUMNS])
+
+
+def write_partition(
+    root: Path, table: str, instrument: str, wave: str, frame: pd.DataFrame, schema: pa.Schema
+) -> bool:
+    path = partition_path(root, table, instrument, wave)
+    return write_parquet(path, frame, file_schema(schema))
+
+
+def read_partition(
+    root: Path, table: str, instrument: str, wave: str, schema: pa.Schema
+) -> pd.DataFrame:
+    path = partition_path(root, table, instrument, wave)
+    if path.exists():
+        frame = pq.read_table(path, schema=file_schema(schema)).to_pandas()
+    else:
+        frame = file_schema(schema).empty_table().to_pandas()
+    frame.insert(0, "wave", pd.Series([wave] * len(frame), dtype="str"))
+    frame.insert(0, "instrument", pd.Series([instrument] * len(frame), dtype="str"))
+    return frame[schema.names]
+
+
+def list_partitions(root: Path, table: str) -> list[tuple[str, str]]:
+    base = Path(root) / table
+    out = []
+    for f in sorted(base.glob(f"instrument=*/wave=*/{PART_FILE}")):
+        out.append((f.parent.parent.name.split("=", 1)[1], f.parent.name.split("=", 1)[1]))
+    return out
+
+
+def read_partitions(root: Path, table: str, schema: pa.Schema) -> pd.DataFrame:
+    """Every partition of a hive-partitioned table as one frame of `schema`, partition
+    columns restored as strings; deterministic (path order); empty with the schema when
+    nothing is there yet."""
+    frames = [read_partition(root, table, i, w, schema) for i, w in list_partitions(root, table)]
+    if not frames:
+        return schema.empty_table().to_pandas()
+    return pd.concat(frames, ignore_index=True)
