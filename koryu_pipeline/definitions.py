@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from koryu_pipeline.defs.automation import nightly, raw_exports
 from koryu_pipeline.defs.facts_assets import ingest_wave_asset, raw_specs
 from koryu_pipeline.defs.resources import paths_from_env
 
@@ -16,6 +17,8 @@ koryu_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=[*raw_specs(), ingest_wave_asset],
     jobs=[koryu_job],
+    schedules=[nightly],
+    sensors=[raw_exports],
     resources={"paths": paths_from_env()},
 )
 

@@ -4,7 +4,6 @@ One multi_asset reads, validates (pandera) and normalises every export of a wave
 costs one process start however many tables it writes; its checks run in the same step.
 """
 
-
 from collections.abc import Iterator
 
 import dagster as dg

@@ -1,0 +1,100 @@
+"""The nightly schedule and the raw-folder sensor, driven by Dagster's test contexts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from koryu_pipeline.definitions import defs
+from koryu_pipeline.defs.automation import nightly, raw_exports
+from koryu_pipeline.defs.partitions import WAVES
+from koryu_pipeline.defs.resources import KoryuPaths
+from koryu_pipeline_tests.exports import (
+    base_hires,
+    base_ministry,
+    write_google_csv,
+    write_msforms_xlsx,
+)
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def _paths(tmp_path: Path) -> KoryuPaths:
+    return KoryuPaths(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "wh"))
+
+
+def _tick(instance: dg.DagsterInstance, paths: KoryuPaths, cursor: str | None):
+    ctx = dg.build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs, resources={"paths": paths}
+    )
+    return raw_exports(ctx)
+
+
+def test_schedule_is_0200_tokyo() -> None:
+    sched = defs.resolve_schedule_def("nightly")
+    assert sched.cron_schedule == "0 2 * * *"
+    assert sched.execution_timezone == "Asia/Tokyo"
+
+
+def test_schedule_requests_every_wave_whole_graph_last(tmp_path: Path, instance) -> None:
+    paths = _paths(tmp_path)
+    write_msforms_xlsx(tmp_path / "raw/ministry/2023/a.xlsx", [base_ministry()])
+    write_msforms_xlsx(tmp_path / "raw/ministry/2024/a.xlsx", [base_ministry()])
+    ctx = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime(2024, 1, 5, 2, 0, tzinfo=ZoneInfo("Asia/Tokyo")),
+        resources={"paths": paths},
+        repository_def=defs.get_repository_def(),
+    )
+    requests = nightly(ctx)
+    assert [r.partition_key for r in requests] == ["2023", "2024"]
+    graph = defs.resolve_asset_graph()
+    executable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
+    assert set(requests[-1].asset_selection) == executable
+    assert all(graph.get(k).partitions_def is not None for k in requests[0].asset_selection)
+    assert set(instance.get_dynamic_partitions(WAVES.name)) == {"2023", "2024"}
+    assert all(r.tags["koryu/lane"] == "warehouse" for r in requests)
+
+
+def test_schedule_skips_without_exports(tmp_path: Path, instance) -> None:
+    ctx = dg.build_schedule_context(
+        instance=instance,
+        resources={"paths": _paths(tmp_path)},
+        repository_def=defs.get_repository_def(),
+    )
+    assert isinstance(nightly(ctx), dg.SkipReason)
+
+
+def test_sensor_adds_wave_and_runs_only_changed_wave(tmp_path: Path, instance) -> None:
+    paths = _paths(tmp_path)
+    write_msforms_xlsx(tmp_path / "raw/ministry/2023/a.xlsx", [base_ministry()])
+    first = _tick(instance, paths, None)
+    assert [r.partition_key for r in first.run_requests] == ["2023"]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["2023"]
+
+    # nothing changed: no run; the cursor is content, so re-writing the same bytes is no change
+    instance.add_dynamic_partitions(WAVES.name, ["2023"])
+    same = _tick(instance, paths, first.cursor)
+    assert same.run_requests == []
+
+    # a new wave folder: a partition and a run for that wave only
+    write_google_csv(tmp_path / "raw/hires/2024/h.csv", [base_hires()])
+    new_wave = _tick(instance, paths, same.cursor)
+    assert [r.partition_key for r in new_wave.run_requests] == ["2024"]
+    assert new_wave.dynamic_partitions_requests[0].partition_keys == ["2024"]
+    instance.add_dynamic_partitions(WAVES.name, ["2024"])
+
+    # a changed export in 2023: a run for 2023 only, with a new run key
+    write_msforms_xlsx(tmp_path / "raw/ministry/2023/b.xlsx", [base_ministry(org_name="別の省")])
+    changed = _tick(instance, paths, new_wave.cursor)
+    assert [r.partition_key for r in changed.run_requests] == ["2023"]
+    assert changed.run_requests[0].run_key != first.run_requests[0].run_key
+    assert changed.dynamic_partitions_requests == []
