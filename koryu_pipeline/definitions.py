@@ -6,6 +6,7 @@ import dagster as dg
 
 from koryu_pipeline.defs.automation import nightly, raw_exports
 from koryu_pipeline.defs.facts_assets import ingest_wave_asset, raw_specs
+from koryu_pipeline.defs.marts_assets import build_marts_asset
 from koryu_pipeline.defs.resources import paths_from_env
 
 koryu_job = dg.define_asset_job(
@@ -15,7 +16,7 @@ koryu_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*raw_specs(), ingest_wave_asset],
+    assets=[*raw_specs(), ingest_wave_asset, build_marts_asset],
     jobs=[koryu_job],
     schedules=[nightly],
     sensors=[raw_exports],

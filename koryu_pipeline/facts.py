@@ -143,9 +143,19 @@ def _routed(entry: Entry, wide: pd.DataFrame) -> pd.Series:
     """Whether each respondent was shown `entry` (all asked_if conditions hold)."""
     mask = pd.Series(True, index=wide.index)
     for dep, values in entry.asked_if:
-        keys = {normalise_text(v) for v in values}
-        mask &= wide[dep].map(lambda v, k=keys: isinstance(v, str) and v in k)
+        keys = frozenset(normalise_text(v) for v in values)
+        mask &= wide[dep].map(lambda v, k=keys: _chose_any(v, k)).astype(bool)
     return mask
+
+
+def _chose_any(value: object, keys: frozenset[str]) -> bool:
+    """A single answer among `keys`, or (routing on a checkbox question) any of its
+    chosen labels among them."""
+    if isinstance(value, str):
+        return value in keys
+    if isinstance(value, tuple):
+        return not keys.isdisjoint(value)
+    return False
 
 
 def routed_mask(form: Form, entry: Entry, wide: pd.DataFrame) -> pd.Series:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 from openpyxl import Workbook
 
 from koryu_pipeline.codebook import Form, get_codebook
@@ -65,26 +67,76 @@ def _cell(value: object, sep: str, trailing: bool) -> object:
     return value
 
 
+def _column_order(
+    headers: list[str],
+    entry_of: list[str | None],
+    shuffle_seed: int | None,
+    entry_order: Sequence[str] | None,
+) -> list[int]:
+    """Indices of the columns in the order they are written.
+
+    `entry_order` moves whole entries (a likert entry's item columns stay together), as when
+    the form's questions are reordered; entries not named keep their place after the named
+    ones. `shuffle_seed` shuffles every column at random, except that columns with the same
+    header text keep their relative order (the only thing the export gives to tell them
+    apart)."""
+    order = list(range(len(headers)))
+    if entry_order is not None:
+        rank = {e: n for n, e in enumerate(entry_order)}
+        order.sort(
+            key=lambda i: (-1, i) if entry_of[i] is None else (rank.get(entry_of[i], len(rank)), i)
+        )
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(order)
+        # put same-header columns back in their original relative order
+        slots: dict[str, list[int]] = {}
+        for pos, i in enumerate(order):
+            slots.setdefault(headers[i], []).append(pos)
+        for positions in slots.values():
+            idxs = sorted(order[p] for p in positions)
+            for p, i in zip(positions, idxs, strict=True):
+                order[p] = i
+    return order
+
+
 def write_msforms_xlsx(
     path: Path,
-    rows: Iterable[dict[str, object]],
+    rows: Iterable[dict[str, object] | None],
     form: Form | None = None,
     *,
     drop_headers: tuple[str, ...] = (),
     header_suffix: str = "",
+    header_map: dict[str, str] | None = None,
+    extra_columns: dict[str, object] | None = None,
+    shuffle_seed: int | None = None,
+    entry_order: Sequence[str] | None = None,
     trailing_sep: bool = True,
     start_id: int = 1,
     submitted: Iterable[datetime] | None = None,
 ) -> Path:
+    """A Microsoft Forms export. `None` in `rows` writes a row with nothing in it;
+    `header_map` rewrites header texts (original -> as written); `extra_columns` appends
+    columns the form does not define (header -> value in every row)."""
     form = form or ministry_form()
     headers = MS_META + [f.header + header_suffix for f in form.fields]
-    keep = [i for i, h in enumerate(headers) if h not in drop_headers]
+    entry_of: list[str | None] = [None] * len(MS_META) + [f.entry.id for f in form.fields]
+    extras = dict(extra_columns or {})
+    headers += list(extras)
+    entry_of += [None] * len(extras)
+    order = _column_order(headers, entry_of, shuffle_seed, entry_order)
+    keep = [i for i in order if headers[i] not in drop_headers]
+    hmap = header_map or {}
     wb = Workbook()
     ws = wb.active
     ws.title = "Sheet1"
-    ws.append([headers[i] for i in keep])
+    ws.append([hmap.get(headers[i], headers[i]) for i in keep])
     times = list(submitted) if submitted is not None else None
-    for n, row in enumerate(rows):
+    n = -1
+    for row in rows:
+        if row is None:
+            ws.append([])
+            continue
+        n += 1
         done = times[n] if times else datetime(2023, 11, 20, 10, 0, n % 60)
         values = [
             row.get("ID", start_id + n),
@@ -93,6 +145,7 @@ def write_msforms_xlsx(
             row.get("メール", f"taro.yamada{n}@example.go.jp"),
             row.get("名前", f"山田 太郎{n}"),
         ] + [_cell(row.get(f.column), ";", trailing_sep) for f in form.fields]
+        values += list(extras.values())
         ws.append([values[i] for i in keep])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -106,13 +159,18 @@ def google_csv_text(
     sep: str = ", ",
     ampm: bool = False,
     drop_headers: tuple[str, ...] = (),
+    header_map: dict[str, str] | None = None,
+    shuffle_seed: int | None = None,
 ) -> str:
     form = form or hires_form()
     headers = ["タイムスタンプ"] + [grid_header(f) for f in form.fields]
-    keep = [i for i, h in enumerate(headers) if h not in drop_headers]
+    entry_of: list[str | None] = [None] + [f.entry.id for f in form.fields]
+    order = _column_order(headers, entry_of, shuffle_seed, None)
+    keep = [i for i in order if headers[i] not in drop_headers]
+    hmap = header_map or {}
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([headers[i] for i in keep])
+    w.writerow([hmap.get(headers[i], headers[i]) for i in keep])
     for n, row in enumerate(rows):
         ts = row.get("タイムスタンプ")
         if ts is None:
@@ -139,3 +197,102 @@ def write_google_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(google_csv_text(rows, form, **kwargs).encode(encoding))  # type: ignore[arg-type]
     return path
+
+
+# A small form with a routing chain (screen -> q1 -> q1_why (checkbox) -> q1_cost) and a
+# routed likert grid, loaded next to the deployed forms as an extra codebook folder.
+TOY_FORM_YAML = """\
+instrument: toy
+wave: "2023"
+title: テスト用フォーム
+export: msforms_xlsx
+fielded: {opens: "2023-11-08", closes: "2023-12-21", timezone: Asia/Tokyo}
+scales:
+  yes_no: [はい, いいえ]
+  agree3: [そう思わない, どちらともいえない, そう思う]
+entries:
+  - id: org_name
+    header: 府省等名
+    type: text
+    required: true
+  - id: screen
+    header: 対象ですか
+    type: single
+    scale: yes_no
+    required: true
+  - id: q1
+    slide: 1
+    title: 評価
+    header: 評価はどうですか
+    type: single
+    options: [良い, 悪い]
+    asked_if: {screen: はい}
+  - id: q1_why
+    slide: 1
+    header: 悪い理由
+    type: multi
+    options: [費用, 時間, その他]
+    asked_if: {q1: 悪い}
+  - id: q1_cost
+    slide: 1
+    header: 費用の詳細
+    type: single
+    options: [高い, とても高い]
+    asked_if: {q1_why: 費用}
+  - id: q2
+    slide: 2
+    title: 印象
+    type: likert
+    scale: agree3
+    asked_if: {screen: はい}
+    items: [役に立つ, 分かりやすい]
+  - id: q3
+    slide: 3
+    header: 全員への質問
+    type: top3
+    options: [ア, イ, ウ, エ]
+"""
+
+
+def toy_form(folder: Path) -> Form:
+    """Write the toy form into `folder` and load it (with the deployed forms)."""
+    from koryu_pipeline.codebook import load_codebook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "toy_2023.yaml").write_text(TOY_FORM_YAML, encoding="utf-8")
+    return load_codebook(folder).form("toy", "2023")
+
+
+def assert_conserved(result, parsed) -> None:
+    """Row conservation for a validate_wave result over the parsed exports `parsed`: per
+    file, accepted + rejected = rows, both agreeing with the frames returned; a response
+    accepted whole or rejected whole; every message naming its file (and row and rule)."""
+    files = result.files.set_index("source_file")
+    assert sorted(files.index) == sorted(p.source_file for p in parsed)
+    for p in parsed:
+        row = files.loc[p.source_file]
+        assert row["rows"] == p.rows
+        assert row["accepted"] + row["rejected"] == row["rows"], p.source_file
+        n_accepted = int((result.accepted["source_file"] == p.source_file).sum())
+        assert row["accepted"] == n_accepted
+        mine = result.rejections[result.rejections["source_file"] == p.source_file]
+        if p.problem is not None:
+            assert row["file_rejected"] and row["accepted"] == 0
+            assert len(mine) == 1 and pd.isna(mine["source_row"].iloc[0])
+        else:
+            assert not row["file_rejected"]
+            assert mine["source_row"].nunique() == row["rejected"]
+    # a response is accepted whole or rejected whole
+    rejected = set(
+        zip(result.rejections["source_file"], result.rejections["source_row"], strict=True)
+    )
+    accepted = set(zip(result.accepted["source_file"], result.accepted["source_row"], strict=True))
+    assert not rejected & accepted
+    # every message names its file, and a row's message its row and rule
+    for rec in result.rejections.itertuples():
+        assert rec.message.startswith(
+            f"{rec.source_file}: "
+            if pd.isna(rec.source_row)
+            else f"{rec.source_file} row {rec.source_row}: {rec.rule}: "
+        )
+        assert rec.rule in rec.message

@@ -337,6 +337,9 @@ def validate_codebook(cb: Codebook) -> None:
                 if src is None:
                     problems.append(f"{where}: {e.id} is routed on {dep}, not an earlier entry")
                     continue
+                if src.type == "likert":  # its answers are per item: no one column to route on
+                    problems.append(f"{where}: {e.id} is routed on likert {dep}")
+                    continue
                 bad = [v for v in values if normalise_text(v) not in src.option_by_key]
                 if bad:
                     problems.append(f"{where}: {e.id} routed on unknown {dep} options {bad}")

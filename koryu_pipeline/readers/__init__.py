@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 from koryu_pipeline.codebook import Codebook, Form
-from koryu_pipeline.readers.base import FileProblem, ParsedExport
+from koryu_pipeline.readers.base import FileProblem, ParsedExport, empty_row
 from koryu_pipeline.readers.googleforms_csv import read_googleforms_csv
-from koryu_pipeline.readers.msforms_xlsx import read_msforms_xlsx
+from koryu_pipeline.readers.msforms_xlsx import UNREADABLE_ERRORS, read_msforms_xlsx, sheet_rows
+from koryu_pipeline.readers.normalise import decode_csv_bytes
 
-__all__ = ["READERS", "FileProblem", "ParsedExport", "discover", "export_files", "read_export"]
+__all__ = [
+    "READERS",
+    "FileProblem",
+    "ParsedExport",
+    "count_rows",
+    "discover",
+    "export_files",
+    "read_export",
+]
 
 # By file ending: the bytes decide the format, the folder decides the form.
 READERS: dict[str, Callable[[Path, str, Form], ParsedExport]] = {
@@ -44,6 +55,20 @@ def discover(raw_dir: Path) -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
+def count_rows(path: Path) -> int:
+    """The data rows of an export read without a form (non-empty rows below the header,
+    as the readers count them); 0 when the file cannot be read at all."""
+    try:
+        if path.suffix.lower() == ".xlsx":
+            body = sheet_rows(path)[1:]
+        else:
+            text, _ = decode_csv_bytes(path.read_bytes())
+            body = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    except (*UNREADABLE_ERRORS, csv.Error):
+        return 0  # EncodingError is a ValueError
+    return sum(1 for r in body if r and not empty_row(list(r)))
+
+
 def read_export(
     path: Path, raw_dir: Path, codebook: Codebook, instrument: str, wave: str
 ) -> ParsedExport:
@@ -51,7 +76,7 @@ def read_export(
     if not codebook.has_form(instrument, wave):
         return ParsedExport(
             source,
-            0,
+            count_rows(Path(path)),  # rejected whole, but counted: nothing is lost
             problem=FileProblem(
                 "no_form",
                 None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import permutations
 
 import pandas as pd
 
@@ -42,21 +43,55 @@ def match_headers(
 ) -> tuple[dict[str, int], list[Field]]:
     """Map each codebook field to a column index by header text after normalisation.
     A header that heads several fields (the same likert item text under two questions)
-    is resolved by order of appearance. Returns (column -> index, fields not found)."""
+    is resolved by order of appearance -- unless the entries' other columns, matched
+    unambiguously, sit elsewhere (the questions were reordered): then each such column goes
+    to the entry whose other columns are nearest. Returns (column -> index, fields not
+    found)."""
     wanted: dict[str, list[Field]] = defaultdict(list)
     for f in form.fields:
         wanted[normalise_text(header_of[f.column])].append(f)
-    taken: dict[str, int] = defaultdict(int)
-    positions: dict[str, int] = {}
+    found: dict[str, list[int]] = defaultdict(list)
     for idx, raw in enumerate(headers):
         key = normalise_text(raw or "")
-        queue = wanted.get(key)
-        if not queue or taken[key] >= len(queue):
-            continue  # a column the form does not define (personal data, extras): dropped
-        positions[queue[taken[key]].column] = idx
-        taken[key] += 1
+        if key in wanted:  # else a column the form does not define (personal data, extras)
+            found[key].append(idx)
+    positions: dict[str, int] = {}
+    shared: list[tuple[list[Field], list[int]]] = []
+    for key, fields in wanted.items():
+        idxs = found.get(key, [])
+        if len(fields) == 1:
+            if idxs:
+                positions[fields[0].column] = idxs[0]
+        else:
+            shared.append((fields, idxs))
+    for fields, idxs in shared:
+        positions.update(_resolve_shared(fields, idxs, positions))
     missing = [f for f in form.fields if f.column not in positions]
     return positions, missing
+
+
+def _resolve_shared(
+    fields: list[Field], idxs: list[int], positions: dict[str, int]
+) -> dict[str, int]:
+    """Assign the columns `idxs` (in order) sharing one header to `fields` (in form order):
+    order of appearance, unless another assignment puts the columns strictly nearer (in
+    total) the other columns of their entries."""
+    n = min(len(fields), len(idxs))
+    anchors: list[float | None] = []
+    for f in fields:  # the mean position of the entry's other, unambiguous columns
+        own = [positions[i.item_id] for i in f.entry.items if i.item_id in positions]
+        anchors.append(sum(own) / len(own) if own else None)
+    if len(fields) > 6 or any(a is None for a in anchors):
+        return {fields[j].column: idxs[j] for j in range(n)}
+
+    def cost(perm: tuple[int, ...]) -> float:
+        return sum(abs(idxs[j] - anchors[perm[j]]) for j in range(n))  # type: ignore[operator]
+
+    best = tuple(range(n))  # order of appearance wins ties
+    for perm in permutations(range(len(fields)), n):
+        if cost(perm) < cost(best):
+            best = perm
+    return {fields[best[j]].column: idxs[j] for j in range(n)}
 
 
 def convert_cell(field: Field, value: object, separators: tuple[str, ...]) -> object:

@@ -8,6 +8,7 @@ time (the form's timezone); multi-select cells join labels each followed by ';'.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +37,20 @@ SUBMITTED_HEADER = "完了時刻"
 PERSONAL_HEADERS = ("メール", "名前")  # never read past the header row
 REQUIRED_META = (ID_HEADER, STARTED_HEADER, SUBMITTED_HEADER)
 SEPARATORS = (";",)
+# What a damaged or foreign file raises inside openpyxl: not a zip, a truncated member, XML
+# that does not parse (ParseError is a SyntaxError), a part or sheet that is not there.
+UNREADABLE_ERRORS = (
+    InvalidFileException,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    SyntaxError,
+    KeyError,
+    IndexError,
+    OSError,
+    ValueError,
+    TypeError,
+)
 
 
 def _timestamp(value: object, tz: str) -> pd.Timestamp | None:
@@ -48,10 +63,20 @@ def _timestamp(value: object, tz: str) -> pd.Timestamp | None:
     return None
 
 
+def sheet_rows(path: Path) -> list[list[object]]:
+    """Every row of the first sheet. A read-only workbook parses the sheet while it is
+    iterated, so a damaged sheet fails here, not at load time."""
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
 def read_msforms_xlsx(path: Path, source_file: str, form: Form) -> ParsedExport:
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        table = sheet_rows(path)
+    except UNREADABLE_ERRORS as exc:
         return ParsedExport(
             source_file,
             0,
@@ -59,20 +84,14 @@ def read_msforms_xlsx(path: Path, source_file: str, form: Form) -> ParsedExport:
                 "unreadable_file", None, f"{source_file}: not a readable .xlsx workbook ({exc})"
             ),
         )
-    try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            return ParsedExport(
-                source_file,
-                0,
-                problem=FileProblem("unreadable_file", None, f"{source_file}: the sheet is empty"),
-            )
-        headers = [str(h) if h is not None else "" for h in header]
-        body = [list(r) for r in rows]
-    finally:
-        wb.close()
+    if not table:
+        return ParsedExport(
+            source_file,
+            0,
+            problem=FileProblem("unreadable_file", None, f"{source_file}: the sheet is empty"),
+        )
+    headers = [str(h) if h is not None else "" for h in table[0]]
+    body = table[1:]
 
     # Keep the row number a spreadsheet shows; drop rows with nothing in them at all.
     numbered = [(n, r) for n, r in enumerate(body, start=2) if not empty_row(r)]

@@ -39,7 +39,10 @@ def decode_csv_bytes(data: bytes) -> tuple[str, str]:
     """Decode a Google Forms CSV by its content: a UTF-8 BOM, else strict UTF-8, else
     strict CP932 (what Excel writes on a Japanese Windows). Returns (text, encoding)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:  # a BOM says UTF-8: damaged, not another encoding
+            raise EncodingError(f"UTF-8 with a BOM, but {exc}") from None
     for encoding in ("utf-8", "cp932"):
         try:
             return data.decode(encoding), encoding

@@ -30,7 +30,7 @@ RULE_MESSAGES = {
     "not_routed": "{header} was answered but its routing did not show it",
     "missing_required": "required {header} is empty",
     "outside_fielding_window": "submitted {value}, outside the fielding window {opens}..{closes}",
-    "invalid_timestamp": "the submission time 「{value}」 cannot be read",
+    "invalid_timestamp": "the submission time is empty or cannot be read",
 }
 
 
@@ -51,6 +51,13 @@ def _render(value: object) -> str | None:
     return str(value)
 
 
+def _file_message(exp: ParsedExport) -> str:
+    """A whole-file rejection's message: file, rule, then the reader's explanation."""
+    assert exp.problem is not None
+    text = exp.problem.message.removeprefix(f"{exp.source_file}: ")
+    return f"{exp.source_file}: {exp.problem.rule}: {text}"
+
+
 def _header(form: Form, column: str) -> str:
     for f in form.fields:
         if f.column == column:
@@ -68,7 +75,13 @@ def _rule_records(form: Form, wide: pd.DataFrame) -> list[dict[str, object]]:
         cases = err.failure_cases
     records: list[dict[str, object]] = []
     # A frame-level check is reported once per column of a failing row: keep one per row.
-    cases = cases[cases["index"].notna()].drop_duplicates(["check", "index"])
+    # Column checks share their names across columns (every choice column has an
+    # `unknown_option`), so they stay distinct per column.
+    cases = cases[cases["index"].notna()]
+    frame_level = cases["schema_context"] == "DataFrameSchema"
+    cases = cases.assign(_col=cases["column"].where(~frame_level, "")).drop_duplicates(
+        ["check", "_col", "index"]
+    )
     for case in cases.itertuples(index=False):
         rule, _, column = str(case.check).partition("@")
         column = column or str(case.column)
@@ -113,7 +126,7 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
                     "rule": exp.problem.rule,
                     "column": exp.problem.column,
                     "value": None,
-                    "message": exp.problem.message,
+                    "message": _file_message(exp),
                 }
             )
         elif exp.frame is not None and not exp.frame.empty:
@@ -153,6 +166,10 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
         idx = rec.pop("_index")
         rec["source_file"] = wide.at[idx, "source_file"]
         rec["source_row"] = int(wide.at[idx, "source_row"])
+        # the message stands on its own in a log: file, row, rule, then what was wrong
+        rec["message"] = f"{rec['source_file']} row {rec['source_row']}: {rec['rule']}: " + str(
+            rec["message"]
+        )
         rejections.append(rec)
 
     rejected_keys = {(r["source_file"], r["source_row"]) for r in rejections if r["source_row"]}

@@ -19,9 +19,13 @@ def _file_rank(wide: pd.DataFrame) -> pd.Series:
     stats = wide.groupby("source_file").agg(
         last=("submitted_at", "max"), rows=("source_row", "size")
     )
-    stats["last"] = stats["last"].fillna(pd.Timestamp.min.tz_localize("UTC"))
+    # a file none of whose times can be read ranks last (no fill value: pandas refuses a
+    # Timestamp fill for a column of another unit)
     ordered = stats.reset_index().sort_values(
-        ["last", "rows", "source_file"], ascending=[False, False, False], kind="stable"
+        ["last", "rows", "source_file"],
+        ascending=[False, False, False],
+        kind="stable",
+        na_position="last",
     )
     return pd.Series(range(len(ordered)), index=ordered["source_file"].to_numpy())
 

@@ -1,0 +1,198 @@
+"""Facts (all waves) -> every mart, the comparisons, headlines, dictionary and the SQL copy.
+
+Each table is its own asset in the lineage graph, yet all come out of one step (a
+multi_asset with can_subset): tabulating is milliseconds, a process start is not.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from koryu_pipeline.codebook import Codebook, get_codebook
+from koryu_pipeline.defs.facts_assets import OWNERS, asset_key
+from koryu_pipeline.defs.metadata import table_metadata
+from koryu_pipeline.defs.resources import KoryuPaths
+from koryu_pipeline.mart_checks import run_mart_checks
+from koryu_pipeline.marts import build_marts, mart_schemas
+from koryu_pipeline.publish import publish_marts
+from koryu_pipeline.tabulate import question_table_keys
+from koryu_pipeline.warehouse.parquet import table_path, write_parquet
+from koryu_pipeline.warehouse.read import read_facts
+
+SQL_KEY = dg.AssetKey(["sql", "marts"])
+FACT_DEPS = [asset_key(t) for t in ("facts/respondents", "facts/answers", "facts/exposures")]
+
+
+def _group(key: str) -> str:
+    if key.startswith("marts/questions/"):
+        return "marts_questions"
+    if key.startswith("marts/breakdowns/"):
+        return "marts_breakdowns"
+    if key.startswith("marts/comparisons/"):
+        return "comparisons"
+    if key in ("marts/headlines", "data_dictionary"):
+        return "report"
+    return "marts"
+
+
+def _description(codebook: Codebook, key: str) -> str:
+    parts = key.split("/")
+    if key.startswith("marts/questions/"):
+        instrument, qid = parts[2], parts[3]
+        form = [f for f in codebook.forms if f.instrument == instrument][-1]
+        e = form.entry(qid)
+        slide = f"slide {e.slide}, " if e.slide else ""
+        return (
+            f"{e.title or e.header} ({instrument} {qid}, {slide}{e.type}): per wave × item × "
+            "option n, base_n, shown_n, pct with its Wilson 95% interval."
+        )
+    return {
+        "marts/question_results": "Every per-question table in one, for BI tools.",
+        "marts/comparisons/support_gap": "Slide 14: each hires wish beside the ministry support "
+        "it pairs with (crosswalk), gap in percentage points with a Newcombe 95% interval.",
+        "marts/comparisons/dispatch_vs_hiring": "The mirrored dispatch and hiring questions "
+        "(q01↔q09, q02↔q10, q04↔q11, q07↔q16, q08_age↔q17_age) paired by label.",
+        "marts/comparisons/waves": "Each option's pct beside the previous wave, with the "
+        "difference and its interval (empty while one wave exists).",
+        "marts/headlines": "One finding per slide and wave, worded as the results summary "
+        "words it, computed from the marts by the rules in codebook/headlines.yaml.",
+        "data_dictionary": "Every published table and column, with type and descriptions in "
+        "Japanese and English.",
+    }.get(key, f"{key}: breakdown by respondent attribute; small cells suppressed.")
+
+
+def _specs(codebook: Codebook) -> list[dg.AssetSpec]:
+    specs = [
+        dg.AssetSpec(
+            key=asset_key(key),
+            description=_description(codebook, key),
+            group_name=_group(key),
+            kinds={"parquet", "pandas"},
+            owners=OWNERS,
+            deps=FACT_DEPS,
+            skippable=True,
+        )
+        for key in mart_schemas(codebook)
+    ]
+    specs.append(
+        dg.AssetSpec(
+            key=SQL_KEY,
+            description="The SQL copy: every mart as its own table at KORYU_SQL_URL "
+            "(SQLite by default), replaced in one transaction, only when its content changed.",
+            group_name="publish",
+            kinds={"sqlalchemy", "sql"},
+            owners=OWNERS,
+            deps=[asset_key(k) for k in mart_schemas(codebook)],
+            skippable=True,
+        )
+    )
+    return specs
+
+
+def _check_specs(codebook: Codebook) -> list[dg.AssetCheckSpec]:
+    specs: list[dg.AssetCheckSpec] = []
+    for key, schema in mart_schemas(codebook).items():
+        names = set(schema.names)
+        if "pct" in names:
+            specs.append(
+                dg.AssetCheckSpec(
+                    "pct_range", asset=asset_key(key), description="Percentages within 0–100."
+                )
+            )
+        if {"n", "base_n", "shown_n"} <= names:
+            specs.append(
+                dg.AssetCheckSpec(
+                    "base_le_shown",
+                    asset=asset_key(key),
+                    description="base_n ≤ shown_n, and n ≤ base_n.",
+                )
+            )
+    results = asset_key("marts/question_results")
+    specs += [
+        dg.AssetCheckSpec(
+            "single_choice_sums",
+            asset=results,
+            description="A single-choice question's option counts sum to its base.",
+        ),
+        dg.AssetCheckSpec(
+            "bases_match_facts",
+            asset=results,
+            description="Every base_n and shown_n equals a recount from facts/exposures.",
+        ),
+    ]
+    return specs
+
+
+def _check_key(name: str) -> tuple[str, str]:
+    """run_mart_checks names -> (check name, table key)."""
+    if ":" in name:
+        check, key = name.split(":", 1)
+        return check, key
+    return name, "marts/question_results"
+
+
+@dg.multi_asset(
+    name="build_marts",
+    specs=_specs(get_codebook()),
+    check_specs=_check_specs(get_codebook()),
+    can_subset=True,
+    description="Tabulate every question of both forms from the facts (all waves), compare "
+    "the surveys, word the headlines, and publish the SQL copy.",
+)
+def build_marts_asset(
+    context: AssetExecutionContext, paths: KoryuPaths
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    codebook = get_codebook()
+    respondents, answers, exposures = read_facts(codebook, paths.warehouse)
+    marts = build_marts(codebook, respondents, answers, exposures, paths.suppress_below)
+    selected = context.selected_asset_keys
+    rewritten = 0
+    for key, (frame, schema) in marts.items():
+        if asset_key(key) not in selected:
+            continue
+        path = table_path(paths.warehouse, key)
+        changed = write_parquet(path, frame, schema)
+        rewritten += changed
+        yield dg.MaterializeResult(
+            asset_key=asset_key(key),
+            metadata=table_metadata(frame, schema, str(path), rewritten=changed),
+        )
+    context.log.info(f"{rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
+
+    wanted = context.selected_asset_check_keys
+    for name, (passed, meta) in run_mart_checks(marts, exposures).items():
+        check, key = _check_key(name)
+        ck = dg.AssetCheckKey(asset_key(key), check)
+        if ck in wanted:
+            yield dg.AssetCheckResult(
+                asset_key=asset_key(key),
+                check_name=check,
+                passed=passed,
+                description=str(meta.get("description", "")),
+                metadata={
+                    k: dg.MetadataValue.json(v) if isinstance(v, list | dict) else v
+                    for k, v in meta.items()
+                    if k != "description"
+                },
+            )
+
+    if SQL_KEY in selected:
+        result = publish_marts(paths.sql, marts)
+        context.log.info(
+            f"SQL copy at {result.url_safe}: {len(result.replaced)} tables replaced, "
+            f"{len(result.unchanged)} unchanged"
+        )
+        yield dg.MaterializeResult(
+            asset_key=SQL_KEY,
+            metadata={
+                "url": result.url_safe,
+                "tables": len(marts),
+                "tables_replaced": len(result.replaced),
+                "dagster/row_count": sum(len(f) for f, _ in marts.values()),
+                "replaced": dg.MetadataValue.json(sorted(result.replaced)),
+            },
+        )
+
+
+__all__ = ["SQL_KEY", "build_marts_asset", "question_table_keys"]

@@ -1,0 +1,125 @@
+"""The SQL copy of the marts (warehouse.md, "SQL"), through SQLAlchemy.
+
+Naming: a table's warehouse key with every "/" replaced by "__" -- `marts/questions/ministry/q04`
+becomes `marts__questions__ministry__q04`, `data_dictionary` stays `data_dictionary`. Keys
+are lower-case ASCII, so the names need no quoting and stay under PostgreSQL's 63 characters.
+
+Columns are typed from the Arrow schema with SQLAlchemy's generic types (String, SmallInteger,
+Integer, BigInteger, Float, Boolean, DateTime(timezone=True), Date), so the same code creates
+the same tables on SQLite and PostgreSQL. A run drops and re-creates every table it publishes
+inside ONE transaction: a reader sees the previous run's tables or this run's, never a mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+
+from koryu_pipeline.warehouse.parquet import to_table
+
+INSERT_CHUNK = 5_000
+
+
+def sql_table_name(key: str) -> str:
+    return key.replace("/", "__")
+
+
+def sql_type(t: pa.DataType) -> sa.types.TypeEngine:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return sa.String()
+    if pa.types.is_boolean(t):
+        return sa.Boolean()
+    if pa.types.is_int8(t) or pa.types.is_int16(t) or pa.types.is_uint8(t):
+        return sa.SmallInteger()
+    if pa.types.is_int32(t) or pa.types.is_uint16(t):
+        return sa.Integer()
+    if pa.types.is_integer(t):
+        return sa.BigInteger()
+    if pa.types.is_floating(t):
+        return sa.Float(precision=53)  # double precision on PostgreSQL
+    if pa.types.is_timestamp(t):
+        return sa.DateTime(timezone=t.tz is not None)
+    if pa.types.is_date(t):
+        return sa.Date()
+    raise TypeError(f"no SQL type for Arrow type {t}")
+
+
+def sql_table(key: str, schema: pa.Schema, metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        sql_table_name(key),
+        metadata,
+        *(sa.Column(f.name, sql_type(f.type), nullable=True) for f in schema),
+    )
+
+
+def _chunks(rows: list[dict], size: int) -> Iterator[list[dict]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def engine_for(url: str) -> sa.Engine:
+    """An engine on which `engine.begin()` covers DDL too (see below); dispose it after."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        # pysqlite only opens a transaction before DML, so DROP/CREATE would each commit on
+        # their own; let SQLAlchemy's BEGIN cover the DDL too (the recipe in SQLAlchemy's
+        # SQLite dialect docs, "Serializable isolation / Savepoints / Transactional DDL").
+        @sa.event.listens_for(engine, "connect")
+        def _no_implicit_begin(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def replace_tables(
+    conn: sa.Connection, tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]]
+) -> dict[str, int]:
+    """Drop, re-create and fill each table on `conn`, inside the caller's transaction.
+    Returns SQL table name -> rows written."""
+    metadata = sa.MetaData()
+    # Rows through Arrow first (before any DDL): the values are exactly the Parquet ones
+    # (typed, nulls as None), and a frame that does not fit its schema fails before a drop.
+    prepared = [
+        (sql_table(key, schema, metadata), to_table(frame, schema).to_pylist())
+        for key, (frame, schema) in sorted(tables.items())
+    ]
+    written: dict[str, int] = {}
+    for table, rows in prepared:
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+        for chunk in _chunks(rows, INSERT_CHUNK):
+            conn.execute(table.insert(), chunk)
+        written[table.name] = len(rows)
+    return written
+
+
+def publish(
+    url: str, tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]]
+) -> dict[str, int]:
+    """Replace each table in `tables` (key -> (frame, schema)) at `url`, all in one
+    transaction. Returns SQL table name -> rows written."""
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            return replace_tables(conn, tables)
+    finally:
+        engine.dispose()
+
+
+def read_table(url: str, key: str) -> pd.DataFrame:
+    """A published table back as a frame (tests, ad-hoc checks)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            table = sa.Table(sql_table_name(key), sa.MetaData(), autoload_with=conn)
+            result = conn.execute(sa.select(table))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    finally:
+        engine.dispose()

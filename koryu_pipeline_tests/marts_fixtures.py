@@ -1,0 +1,324 @@
+"""Small fact tables for the mart tests, built from readable per-response dicts.
+
+A response is {"id": ..., <attribute id>: label, <question id>: answer}, where the answer of a
+single question is a label, of a multi/top-N question a list of labels, of a likert question
+a list with one label (or None) per item. Routing (exposures.shown) follows the codebook's
+asked_if, transitively, as facts.py does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from koryu_pipeline.codebook import Codebook, Entry, Form, normalise_text
+from koryu_pipeline.facts import ANSWERS_SCHEMA, EXPOSURES_SCHEMA, respondents_schema
+from koryu_pipeline.tabulate.frames import conform
+
+
+def _shown(form: Form, entry: Entry, resp: dict[str, Any]) -> bool:
+    for dep, values in entry.asked_if:
+        value = resp.get(dep)
+        if not isinstance(value, str) or normalise_text(value) not in {
+            normalise_text(v) for v in values
+        }:
+            return False
+        if form.entry(dep).asked_if and not _shown(form, form.entry(dep), resp):
+            return False
+    return True
+
+
+def make_facts(
+    codebook: Codebook, instrument: str, wave: str, responses: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    form = codebook.form(instrument, wave)
+    schema = respondents_schema(codebook)
+    resp_rows, ans_rows, exp_rows = [], [], []
+    for row_no, resp in enumerate(responses, start=2):
+        rid = f"{instrument}-{wave}-{resp['id']}"
+        r: dict[str, Any] = {
+            "respondent_id": rid,
+            "instrument": instrument,
+            "wave": wave,
+            "submitted_at": datetime(2023, 11, 20, tzinfo=UTC),
+            "source_file": "fixture.csv",
+            "source_row": row_no,
+        }
+        for e in form.attributes:
+            value = resp.get(e.id)
+            r[e.id] = value
+            if e.is_choice:
+                r[f"{e.id}_code"] = e.option_by_key[normalise_text(value)].code if value else None
+        resp_rows.append(r)
+        for qsort, entry in enumerate(form.entries, start=1):
+            if entry.is_attribute:
+                continue
+            shown = _shown(form, entry, resp)
+            raw = resp.get(entry.id) if shown else None
+            if entry.items:
+                values = list(raw) if raw else [None] * len(entry.items)
+                targets = [(i.item_id, i.label, i.sort, values[i.sort - 1]) for i in entry.items]
+            else:
+                targets = [(None, None, None, raw)]
+            for item_id, item_label, item_sort, value in targets:
+                labels = [value] if isinstance(value, str) else list(value or [])
+                exp_rows.append(
+                    {
+                        "respondent_id": rid,
+                        "instrument": instrument,
+                        "wave": wave,
+                        "question_id": entry.id,
+                        "item_id": item_id,
+                        "shown": shown,
+                        "answered": bool(labels),
+                    }
+                )
+                for label in labels:
+                    opt = entry.option_by_key[normalise_text(label)]
+                    ans_rows.append(
+                        {
+                            "respondent_id": rid,
+                            "instrument": instrument,
+                            "wave": wave,
+                            "question_id": entry.id,
+                            "question_sort": qsort,
+                            "item_id": item_id,
+                            "item_label": item_label,
+                            "item_sort": item_sort,
+                            "option_code": opt.code,
+                            "option_label": opt.label,
+                            "option_sort": opt.code,
+                        }
+                    )
+    return (
+        conform(pd.DataFrame(resp_rows), schema),
+        conform(pd.DataFrame(ans_rows, columns=ANSWERS_SCHEMA.names), ANSWERS_SCHEMA),
+        conform(pd.DataFrame(exp_rows, columns=EXPOSURES_SCHEMA.names), EXPOSURES_SCHEMA),
+    )
+
+
+def concat_facts(
+    *parts: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    respondents, answers, exposures = (
+        pd.concat(list(frames), ignore_index=True) for frames in zip(*parts, strict=True)
+    )
+    return respondents, answers, exposures
+
+
+# Five ministry responses, hand-tabulated in the tests. Routing: R1, R2, R4 dispatch (q01-q06);
+# q07_reasons goes to R1, R4 (どちらともいえない) and R3 (消極的); R4 leaves it blank.
+LIKERT = (
+    "当てはまらない",
+    "あまり当てはまらない",
+    "どちらともいえない",
+    "やや当てはまる",
+    "よく当てはまる",
+)
+NO, LITTLE, NEUTRAL, RATHER, VERY = LIKERT
+DK = "分からない"
+NO_CASE = "十分な成果を得られなかったケースはない"
+UNKNOWN = "分からない、効果未検証等"
+PROACTIVE = "更なる交流派遣に積極的である"
+UNDECIDED = "どちらともいえない"
+RELUCTANT = "更なる交流派遣には消極的である（交流派遣を縮小したい）"
+SHORTAGE = "職員の人員不足で交流派遣をする余裕がない"
+ADAPT = "異なる環境や組織文化に適応できる"
+
+SMALL_MINISTRY: list[dict[str, Any]] = [
+    {
+        "id": 1,
+        "org_name": "甲省",
+        "org_type": "府省",
+        "s_dispatch": "はい",
+        "s_hire": "はい",
+        "q01": [VERY, RATHER, NEUTRAL, NO, LITTLE, None],
+        "q03": [DK, VERY, RATHER, LITTLE],
+        "q04": [NO_CASE],
+        "q06": ["役職段階", "年齢"],
+        "q07": UNDECIDED,
+        "q07_reasons": [SHORTAGE, "その他"],
+        "q08_age": "30代",
+        "q17_traits": [ADAPT, "コミュニケーション能力が高い", "主体性・積極性がある"],
+    },
+    {
+        "id": 2,
+        "org_name": "乙庁",
+        "org_type": "行政執行法人",
+        "s_dispatch": "はい",
+        "s_hire": "いいえ",
+        "q01": [RATHER] * 6,
+        "q03": [DK, DK, VERY, VERY],
+        "q04": [UNKNOWN],
+        "q06": ["役職段階"],
+        "q07": PROACTIVE,
+        "q07_reasons": [SHORTAGE],  # not routed: must not count
+        "q08_age": "30代",
+        "q17_traits": [ADAPT],
+    },
+    {
+        "id": 3,
+        "org_name": "丙省",
+        "org_type": "府省",
+        "s_dispatch": "いいえ",
+        "s_hire": "はい",
+        "q07": RELUCTANT,
+        "q07_reasons": [SHORTAGE],
+        "q08_age": "40代",
+        "q17_traits": ["専門的な知識・スキルを有している", ADAPT],
+    },
+    {
+        "id": 4,
+        "org_name": "丁省",
+        "org_type": "府省",
+        "s_dispatch": "はい",
+        "s_hire": "はい",
+        "q01": [VERY] * 6,
+        "q03": [VERY, DK, NEUTRAL, NO],
+        "q04": [NO_CASE],
+        "q06": ["年齢", "その他"],
+        "q07": UNDECIDED,
+    },
+    {
+        "id": 5,
+        "org_name": "戊庁",
+        "org_type": "行政執行法人",
+        "s_dispatch": "いいえ",
+        "s_hire": "いいえ",
+        "q07": PROACTIVE,
+        "q08_age": "20代",
+    },
+]
+
+
+# ---------------------------------------------------------------------------- calibrated
+# A whole survey dealt from counts per option code (likert items: per scale point), made to
+# state every headline of the seed: 49 organisations (16 dispatch, 34 hire), 552 hires.
+CALIBRATED_MINISTRY: dict[str, tuple[int, ...]] = {
+    "q01_1": (0, 0, 1, 5, 10),
+    "q01_2": (0, 0, 1, 4, 11),
+    "q01_3": (0, 1, 0, 6, 9),
+    "q01_4": (0, 0, 1, 7, 8),
+    "q01_5": (0, 1, 3, 8, 4),
+    "q01_6": (1, 2, 3, 6, 4),
+    "q02_1": (0, 0, 1, 6, 9),
+    "q02_2": (0, 0, 1, 7, 8),
+    "q02_3": (0, 1, 3, 7, 5),
+    "q02_4": (0, 0, 2, 8, 6),
+    "q02_5": (0, 1, 1, 9, 5),
+    "q03_1": (0, 0, 1, 6, 8, 1),
+    "q03_2": (0, 0, 1, 5, 8, 2),
+    "q03_3": (0, 1, 2, 6, 5, 2),
+    "q03_4": (0, 2, 3, 5, 4, 2),
+    "q04": (11, 2, 1, 0, 2),
+    "q05": (9, 6, 7, 1),
+    "q06": (14, 9, 8, 5, 4, 3, 1),
+    "q07": (15, 24, 10),
+    "q07_reasons": (20, 9, 6, 3, 5, 4),
+    "q08_age": (8, 24, 14, 3),
+    "q08_work": (29, 5, 7, 6, 2),
+    "q09_1": (0, 1, 4, 14, 15),
+    "q09_2": (0, 2, 4, 15, 13),
+    "q09_3": (0, 1, 3, 12, 18),
+    "q09_4": (1, 3, 6, 14, 10),
+    "q10_1": (0, 0, 4, 16, 14),
+    "q10_2": (0, 1, 4, 15, 14),
+    "q10_3": (0, 1, 5, 16, 12),
+    "q10_4": (0, 1, 5, 17, 11),
+    "q11": (21, 3, 2, 3, 2, 6),
+    "q12": (17, 10, 8, 6, 4, 3, 9, 7, 5, 2),
+    "q13": (22, 20, 18, 14, 12, 8, 6, 4, 9, 11, 7),
+    "q15": (17, 14, 13, 5, 4, 3, 3),
+    "q16": (24, 17, 8),
+    "q16_reasons": (10, 6, 7, 3, 5, 4),
+    "q17_age": (6, 22, 17, 4),
+    "q17_traits": (29, 25, 18, 22, 20, 12, 8, 1),
+}
+CALIBRATED_HIRES: dict[str, tuple[int, ...]] = {
+    "support_wishes": (330, 185, 45, 172, 70, 105, 160, 166, 80, 130, 35, 0),
+}
+
+
+def _labels(entry: Entry, counts: tuple[int, ...]) -> list[str]:
+    """Option labels repeated by their counts, in option order."""
+    return [o.label for o, c in zip(entry.options, counts, strict=False) for _ in range(c)]
+
+
+def _deal(form: Form, counts: dict[str, tuple[int, ...]], responses: list[dict[str, Any]]) -> None:
+    """Give each question's counts to the respondents routed to it, in form order (so a
+    follow-up sees its parent's answers): single/likert sequentially, multi cyclically (no
+    respondent gets an option twice, each one gets about the same number of choices)."""
+    for entry in form.questions:
+        routed = [r for r in responses if _shown(form, entry, r)]
+        if entry.type == "likert":
+            for r in routed:
+                r[entry.id] = [None] * len(entry.items)
+            for item in entry.items:
+                cs = counts.get(item.item_id, ())
+                for r, label in zip(routed, _labels(entry, cs), strict=False):
+                    r[entry.id][item.sort - 1] = label
+        elif entry.type == "single":
+            cs = counts.get(entry.id, ())
+            for r, label in zip(routed, _labels(entry, cs), strict=False):
+                r[entry.id] = label
+        else:
+            cs = counts.get(entry.id, ())
+            chosen: list[list[str]] = [[] for _ in routed]
+            start = 0
+            for o, c in zip(entry.options, cs, strict=False):
+                assert c <= len(routed), (entry.id, o.label)
+                for j in range(c):
+                    chosen[(start + j) % len(routed)].append(o.label)
+                start += c
+            for r, labels in zip(routed, chosen, strict=True):
+                r[entry.id] = labels
+
+
+def calibrated_facts(
+    codebook: Codebook,
+    ministry: dict[str, tuple[int, ...]] | None = None,
+    hires: dict[str, tuple[int, ...]] | None = None,
+    wave: str = "2023",
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    m_form = codebook.form("ministry", wave)
+    orgs = [
+        {
+            "id": i,
+            "org_name": f"組織{i:02d}",
+            "org_type": "府省" if i % 3 else "行政執行法人",
+            "s_dispatch": "はい" if i < 16 else "いいえ",
+            "s_hire": "はい" if 10 <= i < 44 else "いいえ",
+        }
+        for i in range(49)
+    ]
+    _deal(m_form, {**CALIBRATED_MINISTRY, **(ministry or {})}, orgs)
+    parts = [make_facts(codebook, "ministry", wave, orgs)]
+    if hires is not False:
+        h_form = codebook.form("hires", wave)
+        ages = [o.label for o in h_form.entry("age_band").options]
+        industries = [o.label for o in h_form.entry("industry").options]
+        people = [
+            {
+                "id": i,
+                "host_org_type": "府省" if i % 7 else "行政執行法人",
+                "age_band": ages[i % len(ages)],
+                "industry": industries[i % 3],
+            }
+            for i in range(552)
+        ]
+        _deal(h_form, {**CALIBRATED_HIRES, **(hires or {})}, people)
+        parts.append(make_facts(codebook, "hires", wave, people))
+    return concat_facts(*parts)
+
+
+@cache
+def calibrated_marts() -> dict[str, tuple[pd.DataFrame, Any]]:
+    """build_marts on the calibrated survey (built once per test session)."""
+    from koryu_pipeline.codebook import get_codebook
+    from koryu_pipeline.marts import build_marts
+
+    cb = get_codebook()
+    return build_marts(cb, *calibrated_facts(cb))

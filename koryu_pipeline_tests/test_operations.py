@@ -1,0 +1,154 @@
+"""Nightly operations, for real: full runs through Dagster in subprocesses, incremental
+re-runs (file modification times), a SIGKILL mid-run, and the repair that follows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from koryu_pipeline_tests.exports import base_hires, write_google_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_RAW = ROOT / "data" / "raw"
+KORYU = [sys.executable, "-m", "koryu_pipeline.cli"]
+
+pytestmark = pytest.mark.slow
+
+
+def _env(tmp: Path, raw: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        KORYU_RAW_DIR=str(raw),
+        KORYU_WAREHOUSE_DIR=str(tmp / "wh"),
+        DAGSTER_HOME=str(tmp / "dagster_home"),
+        **extra,
+    )
+    env.pop("KORYU_SQL_URL", None)
+    (tmp / "dagster_home").mkdir(exist_ok=True)
+    (tmp / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return env
+
+
+def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [*KORYU, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _state(wh: Path) -> dict[str, tuple[int, bytes]]:
+    """Every warehouse file -> (mtime_ns, bytes)."""
+    return {
+        p.relative_to(wh).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(wh.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _copy_raw(tmp: Path) -> Path:
+    raw = tmp / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    return raw
+
+
+def test_unchanged_rerun_rewrites_nothing(tmp_path: Path) -> None:
+    raw = _copy_raw(tmp_path)
+    env = _env(tmp_path, raw)
+    _run(env)
+    wh = tmp_path / "wh"
+    before = _state(wh)
+    assert any(k.endswith("koryu.sqlite") for k in before)
+    assert sum(k.endswith(".parquet") for k in before) > 40
+    _run(env)
+    after = _state(wh)
+    assert after == before  # same files, same bytes, same modification times (SQLite too)
+
+
+def test_changed_export_rewrites_only_its_wave_and_downstream(tmp_path: Path) -> None:
+    raw = _copy_raw(tmp_path)
+    # a second wave, read by a form that extends 2023 with its own fielding window
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "hires_2024.yaml").write_text(
+        'extends: hires_2023\nwave: "2024"\n'
+        'fielded: {opens: "2024-11-01", closes: "2024-12-20", timezone: Asia/Tokyo}\n',
+        encoding="utf-8",
+    )
+    rows = [base_hires(タイムスタンプ=f"2024/11/20 10:00:{n:02d}") for n in range(6)]
+    write_google_csv(raw / "hires/2024/export.csv", rows)
+    env = _env(tmp_path, raw, KORYU_CODEBOOK_DIR=str(forms))
+    _run(env)
+    wh = tmp_path / "wh"
+    before = _state(wh)
+    assert "facts/answers/instrument=hires/wave=2024/part-0.parquet" in before
+
+    time.sleep(0.05)
+    write_google_csv(raw / "hires/2024/export.csv", [*rows, base_hires(age_band="40代")])
+    _run(env)
+    after = _state(wh)
+    rewritten = {k for k in after if after[k] != before.get(k)}
+    facts = {k for k in rewritten if k.startswith(("facts/", "quarantine/"))}
+    assert facts and all("wave=2024" in k for k in facts), facts
+    assert all("wave=2023" not in k for k in rewritten)
+    assert "marts/questions/hires/support_wishes/part-0.parquet" in rewritten
+    # a ministry question's table does not depend on the hires export: untouched
+    assert "marts/questions/ministry/q04/part-0.parquet" not in rewritten
+
+
+def _readable(wh: Path) -> dict[str, int]:
+    out = {}
+    for p in sorted(wh.rglob("*.parquet")):
+        out[p.relative_to(wh).as_posix()] = pq.read_table(p).num_rows
+    return out
+
+
+def test_killed_run_leaves_previous_warehouse_readable_and_next_run_repairs(
+    tmp_path: Path,
+) -> None:
+    raw = _copy_raw(tmp_path)
+    env = _env(tmp_path, raw)
+    _run(env)
+    wh = tmp_path / "wh"
+    tables_before = _readable(wh)
+
+    # change every input of the hires wave so the next run rewrites many files, then kill
+    # the run (and its step subprocesses) as soon as it has started rewriting
+    extra = [base_hires(タイムスタンプ=f"2023/12/01 09:00:{n:02d}") for n in range(30)]
+    write_google_csv(raw / "hires/2023/late_batch.csv", extra)
+    mtimes = {p: p.stat().st_mtime_ns for p in wh.rglob("*.parquet")}
+    proc = subprocess.Popen(
+        [*KORYU, "run"], env=env, cwd=ROOT, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.stat().st_mtime_ns != m for p, m in mtimes.items() if p.exists()):
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    # every table is still there and every file reads back whole (old or new content)
+    after_kill = _readable(wh)
+    assert set(after_kill) == set(tables_before)
+    assert not [p for p in wh.rglob("*.parquet") if p.name != "part-0.parquet"]
+
+    # the next run repairs: the warehouse equals a clean run's on the same input
+    _run(env)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    _run(_env(clean, raw))
+    repaired = {k: v[1] for k, v in _state(wh).items() if k.endswith(".parquet")}
+    fresh = {k: v[1] for k, v in _state(clean / "wh").items() if k.endswith(".parquet")}
+    assert repaired == fresh
+    assert not list(wh.rglob("*.tmp"))

@@ -1,0 +1,138 @@
+"""The SQL copy: typed tables, read back, replaced atomically; DDL valid for PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateTable
+
+from koryu_pipeline.warehouse import sql
+from koryu_pipeline.warehouse.sql import publish, read_table, sql_table, sql_table_name
+from koryu_pipeline_tests.marts_fixtures import calibrated_marts
+
+SCHEMA = pa.schema(
+    [
+        ("wave", pa.string()),
+        ("code", pa.int16()),
+        ("n", pa.int32()),
+        ("big", pa.int64()),
+        ("pct", pa.float64()),
+        ("flag", pa.bool_()),
+        ("at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def _frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "wave": ["2023"] * n,
+            "code": list(range(1, n + 1)),
+            "n": [10 * i for i in range(n)],
+            "big": [2**40] * n,
+            "pct": [12.5] * (n - 1) + [None],
+            "flag": [True] * (n - 1) + [None],
+            "at": [datetime(2023, 11, 20, 6, 4, 5, 123456, tzinfo=UTC)] * n,
+        }
+    )
+
+
+def _url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'koryu.sqlite'}"
+
+
+def test_names() -> None:
+    assert sql_table_name("marts/questions/ministry/q04") == "marts__questions__ministry__q04"
+    assert sql_table_name("data_dictionary") == "data_dictionary"
+
+
+def test_round_trip_with_types(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    written = publish(url, {"marts/test/one": (_frame(3), SCHEMA)})
+    assert written == {"marts__test__one": 3}
+    engine = sa.create_engine(url)
+    cols = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("marts__test__one")}
+    engine.dispose()
+    assert [type(cols[c]).__name__ for c in SCHEMA.names] == [
+        "VARCHAR",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "FLOAT",
+        "BOOLEAN",
+        "DATETIME",
+    ]
+    back = read_table(url, "marts/test/one")
+    assert back["code"].tolist() == [1, 2, 3]
+    assert back["big"].tolist() == [2**40] * 3
+    assert back["pct"].tolist()[:2] == [12.5, 12.5] and pd.isna(back["pct"].iloc[2])
+    assert back["flag"].tolist()[:2] == [True, True] and back["flag"].iloc[2] is None
+    assert back["at"].iloc[0].replace(tzinfo=None) == datetime(2023, 11, 20, 6, 4, 5, 123456)
+
+
+def test_replaced_not_appended(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    publish(url, {"marts/test/one": (_frame(5), SCHEMA)})
+    publish(url, {"marts/test/one": (_frame(2), SCHEMA)})
+    assert len(read_table(url, "marts/test/one")) == 2
+
+
+def test_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure half-way leaves every table as the previous run left it."""
+    url = _url(tmp_path)
+    tables = {"marts/a": (_frame(4), SCHEMA), "marts/b": (_frame(4), SCHEMA)}
+    publish(url, tables)
+    calls = {"n": 0}
+    real = sql._chunks
+
+    def failing(rows, size):
+        calls["n"] += 1
+        if calls["n"] == 2:  # after marts/a was dropped, re-created and filled
+            raise RuntimeError("disk full")
+        return real(rows, size)
+
+    monkeypatch.setattr(sql, "_chunks", failing)
+    with pytest.raises(RuntimeError):
+        publish(url, {"marts/a": (_frame(1), SCHEMA), "marts/b": (_frame(1), SCHEMA)})
+    assert len(read_table(url, "marts/a")) == 4
+    assert len(read_table(url, "marts/b")) == 4
+
+
+def test_postgresql_ddl() -> None:
+    ddl = str(
+        CreateTable(sql_table("marts/test/one", SCHEMA, sa.MetaData())).compile(
+            dialect=postgresql.dialect()
+        )
+    )
+    for expected in (
+        "VARCHAR",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "FLOAT(53)",
+        "BOOLEAN",
+        "TIMESTAMP WITH TIME ZONE",
+    ):
+        assert expected in ddl, ddl
+
+
+def test_publish_the_marts(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    marts = calibrated_marts()
+    written = publish(url, marts)
+    assert written == {sql_table_name(k): len(f) for k, (f, _) in marts.items()}
+    q04 = read_table(url, "marts/questions/ministry/q04")
+    original = marts["marts/questions/ministry/q04"][0]
+    assert q04["n"].tolist() == original["n"].tolist()
+    assert q04["option_label"].tolist() == original["option_label"].tolist()
+    assert q04["pct"].tolist() == pytest.approx(original["pct"].tolist())
+    headlines = read_table(url, "marts/headlines")
+    assert headlines["headline"].tolist() == marts["marts/headlines"][0]["headline"].tolist()
+    dictionary = read_table(url, "data_dictionary")
+    assert len(dictionary) == len(marts["data_dictionary"][0])
