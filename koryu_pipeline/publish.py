@@ -40,15 +40,27 @@ def _state_table(metadata: sa.MetaData) -> sa.Table:
 
 
 def digest(frame: pd.DataFrame, schema: pa.Schema) -> str:
-    return hashlib.sha256(parquet_bytes(to_table(frame, schema))).hexdigest()
+    return digest_bytes(parquet_bytes(to_table(frame, schema)))
 
 
-def publish_marts(url: str, tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]]) -> PublishResult:
+def digest_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def publish_marts(
+    url: str,
+    tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]],
+    digests: Mapping[str, str] | None = None,
+) -> PublishResult:
+    """Replace the tables whose content changed (or that are missing) in one transaction.
+    `digests` may carry each table's digest when the caller already has its bytes."""
     engine = engine_for(url)
     result = PublishResult(url_safe=engine.url.render_as_string(hide_password=True))
     metadata = sa.MetaData()
     state = _state_table(metadata)
-    digests = {key: digest(f, s) for key, (f, s) in tables.items()}
+    digests = dict(digests or {})
+    for key, (frame, schema) in tables.items():
+        digests.setdefault(key, digest(frame, schema))
     try:
         with engine.begin() as conn:
             state.create(conn, checkfirst=True)

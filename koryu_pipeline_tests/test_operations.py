@@ -92,7 +92,10 @@ def test_changed_export_rewrites_only_its_wave_and_downstream(tmp_path: Path) ->
     assert "facts/answers/instrument=hires/wave=2024/part-0.parquet" in before
 
     time.sleep(0.05)
-    write_google_csv(raw / "hires/2024/export.csv", [*rows, base_hires(age_band="40代")])
+    write_google_csv(
+        raw / "hires/2024/export.csv",
+        [*rows, base_hires(age_band="40代", タイムスタンプ="2024/11/21 09:00:00")],
+    )
     _run(env)
     after = _state(wh)
     rewritten = {k for k in after if after[k] != before.get(k)}

@@ -15,9 +15,9 @@ from koryu_pipeline.defs.metadata import table_metadata
 from koryu_pipeline.defs.resources import KoryuPaths
 from koryu_pipeline.mart_checks import run_mart_checks
 from koryu_pipeline.marts import build_marts, mart_schemas
-from koryu_pipeline.publish import publish_marts
+from koryu_pipeline.publish import digest_bytes, publish_marts
 from koryu_pipeline.tabulate import question_table_keys
-from koryu_pipeline.warehouse.parquet import table_path, write_parquet
+from koryu_pipeline.warehouse.parquet import parquet_bytes, table_path, to_table, write_atomic
 from koryu_pipeline.warehouse.read import read_facts
 
 SQL_KEY = dg.AssetKey(["sql", "marts"])
@@ -148,15 +148,21 @@ def build_marts_asset(
     marts = build_marts(codebook, respondents, answers, exposures, paths.suppress_below)
     selected = context.selected_asset_keys
     rewritten = 0
+    digests: dict[str, str] = {}
     for key, (frame, schema) in marts.items():
+        if asset_key(key) not in selected and SQL_KEY not in selected:
+            continue
+        table = to_table(frame, schema)
+        data = parquet_bytes(table)  # serialised once: the file, and the SQL copy's digest
+        digests[key] = digest_bytes(data)
         if asset_key(key) not in selected:
             continue
         path = table_path(paths.warehouse, key)
-        changed = write_parquet(path, frame, schema)
+        changed = write_atomic(path, data)
         rewritten += changed
         yield dg.MaterializeResult(
             asset_key=asset_key(key),
-            metadata=table_metadata(frame, schema, str(path), rewritten=changed),
+            metadata=table_metadata(table, schema, str(path), rewritten=changed),
         )
     context.log.info(f"{rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
 
@@ -178,7 +184,7 @@ def build_marts_asset(
             )
 
     if SQL_KEY in selected:
-        result = publish_marts(paths.sql, marts)
+        result = publish_marts(paths.sql, marts, digests)
         context.log.info(
             f"SQL copy at {result.url_safe}: {len(result.replaced)} tables replaced, "
             f"{len(result.unchanged)} unchanged"

@@ -25,9 +25,14 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
 
 
 def table_metadata(
-    frame: pd.DataFrame, schema: pa.Schema, path: str, **extra: Any
+    frame: pd.DataFrame | pa.Table, schema: pa.Schema, path: str, **extra: Any
 ) -> dict[str, Any]:
-    preview = frame.head(5).astype(object).where(frame.head(5).notna(), None)
+    table = (
+        frame
+        if isinstance(frame, pa.Table)
+        else pa.Table.from_pandas(frame.head(5), preserve_index=False)
+    )
+    preview = table.slice(0, 5).to_pylist()
     return {
         "dagster/row_count": len(frame),
         "dagster/column_schema": column_schema(schema),
@@ -37,12 +42,12 @@ def table_metadata(
     }
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    if frame.empty:
+def _markdown(rows: list[dict[str, Any]]) -> str:
+    if not rows:
         return "_(no rows)_"
-    cols = list(frame.columns)
+    cols = list(rows[0])
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in frame.itertuples(index=False):
-        cells = [("" if v is None else str(v)).replace("|", "\\|")[:40] for v in row]
+    for row in rows:
+        cells = [("" if v is None else str(v)).replace("|", "\\|")[:40] for v in row.values()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

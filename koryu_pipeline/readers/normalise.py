@@ -52,14 +52,15 @@ def decode_csv_bytes(data: bytes) -> tuple[str, str]:
 
 
 def split_choices(cell: str, separators: tuple[str, ...]) -> tuple[str, ...]:
-    """A checkbox cell -> its normalised labels, in the order given, without empties.
-    The first separator present in the cell is used ("a;b;" and "a, b" both work)."""
+    """A checkbox cell -> its normalised labels, in the order given, without empties or
+    repeats (a box is ticked once). The first separator present in the cell is used
+    ("a;b;" and "a, b" both work)."""
     text = cell.strip()
     if not text:
         return ()
     sep = next((s for s in separators if s in text), None)
     parts = text.split(sep) if sep else [text]
-    return tuple(p for p in (normalise_text(x) for x in parts) if p)
+    return tuple(dict.fromkeys(p for p in (normalise_text(x) for x in parts) if p))
 
 
 def local_to_utc(value: datetime, tz: str) -> pd.Timestamp:

@@ -25,12 +25,8 @@ def to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     missing = [f.name for f in schema if f.name not in frame.columns]
     if missing:
         raise ValueError(f"frame lacks columns {missing}")
-    arrays = []
-    for f in schema:
-        col = frame[f.name]
-        values = col.astype(object).where(col.notna(), None).tolist()
-        arrays.append(pa.array(values, type=f.type, from_pandas=True))
-    return pa.Table.from_arrays(arrays, schema=schema.remove_metadata())
+    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    return table.replace_schema_metadata(None)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

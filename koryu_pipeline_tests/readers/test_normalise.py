@@ -100,3 +100,9 @@ def test_stable_id():
     assert a == stable_id("m", "ministry", "2023", "id=1|at=2023-11-20T01:00:00+00:00")
     assert a != stable_id("m", "ministry", "2023", "id=2|at=2023-11-20T01:00:00+00:00")
     assert a.startswith("m") and len(a) == 17
+
+
+def test_split_choices_counts_a_repeated_label_once() -> None:
+    from koryu_pipeline.readers.normalise import split_choices
+
+    assert split_choices("年齢;役職段階;年齢;", (";",)) == ("年齢", "役職段階")
