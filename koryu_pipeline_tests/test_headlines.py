@@ -3,7 +3,6 @@ and (when the demo warehouse exists) the end-to-end check against the seed."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -204,14 +203,8 @@ def test_gap_selection_follows_the_data() -> None:
 # --------------------------------------------------------------------------- end to end
 
 
-def _warehouse() -> Path:
-    root = Path(__file__).resolve().parents[1]
-    path = Path(os.environ.get("KORYU_WAREHOUSE_DIR") or "data/warehouse")
-    return path if path.is_absolute() else root / path
-
-
-def test_demo_warehouse_headlines_state_the_seed() -> None:
-    path = _warehouse() / "marts" / "headlines" / "part-0.parquet"
-    if not path.exists():
-        pytest.skip(f"{path} not built (run the pipeline on the demo exports first)")
-    assert_fragments(pd.read_parquet(path))
+def test_demo_warehouse_headlines_state_the_seed(demo_warehouse: Path) -> None:
+    """`koryu run` on the bundled demo exports: every slide's headline states the seed's."""
+    frame = pd.read_parquet(demo_warehouse / "marts" / "headlines" / "part-0.parquet")
+    assert sorted(frame["slide"]) == list(range(1, 18))
+    assert_fragments(frame)
