@@ -60,7 +60,8 @@ def publish_marts(
     state = _state_table(metadata)
     digests = dict(digests or {})
     for key, (frame, schema) in tables.items():
-        digests.setdefault(key, digest(frame, schema))
+        if key not in digests:
+            digests[key] = digest(frame, schema)
     try:
         with engine.begin() as conn:
             state.create(conn, checkfirst=True)

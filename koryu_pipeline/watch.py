@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from koryu_pipeline.readers import READERS, discover, export_files
@@ -46,3 +47,33 @@ def load_cursor(cursor: str | None) -> dict[str, str]:
 
 def dump_cursor(prints: dict[str, str]) -> str:
     return json.dumps(prints, sort_keys=True, separators=(",", ":"))
+
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def code_digest() -> str:
+    """The pipeline's code and codebook: a change to either invalidates every output."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(PACKAGE).as_posix().encode())
+            h.update(path.read_bytes())
+    extra = os.environ.get("KORYU_CODEBOOK_DIR", "")
+    for folder in (Path(p) for p in extra.split(os.pathsep) if p):
+        for path in sorted(folder.glob("*.yaml")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def wave_input_digest(prints: dict[str, str], wave: str, code: str, warehouse: Path) -> str:
+    """What a wave's facts are computed from: its files' contents, the code, and where
+    they are written (a new warehouse folder starts empty)."""
+    payload = [wave_digest(prints, wave), code, str(Path(warehouse).resolve())]
+    return hashlib.sha256("|".join(payload).encode()).hexdigest()[:16]
+
+
+def marts_input_digest(wave_digests: dict[str, str], sql_url: str) -> str:
+    payload = json.dumps({"waves": wave_digests, "sql": sql_url}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -15,6 +15,7 @@ from dagster import AssetExecutionContext
 from koryu_pipeline.codebook import Codebook, get_codebook
 from koryu_pipeline.defs.metadata import table_metadata
 from koryu_pipeline.defs.partitions import WAVES
+from koryu_pipeline.defs.plan import DIGEST, input_digests
 from koryu_pipeline.defs.resources import KoryuPaths
 from koryu_pipeline.ingest import FACT_TABLES, fact_schemas, ingest_wave, write_wave_facts
 from koryu_pipeline.validation.fact_schemas import fact_schema, personal_data_found
@@ -124,6 +125,7 @@ def ingest_wave_asset(
     codebook = get_codebook()
     wave = context.partition_key
     facts = ingest_wave(codebook, paths.raw, wave)
+    digest = input_digests(paths.raw, paths.warehouse, paths.sql)[0].get(wave, "")
     selected = [t for t in FACT_TABLES if asset_key(t) in context.selected_asset_keys]
     changed = write_wave_facts(codebook, paths.warehouse, facts, tuple(selected))
     schemas = fact_schemas(codebook)
@@ -146,6 +148,7 @@ def ingest_wave_asset(
         if frame.empty:
             frame = schemas[table].empty_table().to_pandas()
         extra: dict[str, object] = {
+            DIGEST: digest,
             "partitions_rewritten": len(changed[table]),
             "instruments": ", ".join(facts.instruments()),
         }

@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext
 from koryu_pipeline.codebook import Codebook, get_codebook
 from koryu_pipeline.defs.facts_assets import OWNERS, asset_key
 from koryu_pipeline.defs.metadata import table_metadata
+from koryu_pipeline.defs.plan import DIGEST, input_digests
 from koryu_pipeline.defs.resources import KoryuPaths
 from koryu_pipeline.mart_checks import run_mart_checks
 from koryu_pipeline.marts import build_marts, mart_schemas
@@ -45,7 +46,8 @@ def _description(codebook: Codebook, key: str) -> str:
         slide = f"slide {e.slide}, " if e.slide else ""
         return (
             f"{e.title or e.header} ({instrument} {qid}, {slide}{e.type}): per wave × item × "
-            "option n, base_n, shown_n, pct with its Wilson 95% interval."
+            "option n, base_n, shown_n, pct with its Wilson 95% interval (its checks run on "
+            "marts/question_results, of which it is a slice)."
         )
     return {
         "marts/question_results": "Every per-question table in one, for BI tools.",
@@ -90,37 +92,34 @@ def _specs(codebook: Codebook) -> list[dg.AssetSpec]:
     return specs
 
 
+# Checks sit on the tables that hold every figure: question_results is the union of the
+# per-question tables (a test holds each table to its slice), and each breakdown. Every
+# check is three events in Dagster's log, so they are not repeated per question.
+CHECKED = ("marts/question_results", "marts/breakdowns/")
+CHECK_DOCS = {
+    "pct_range": "Percentages and interval bounds within 0–100.",
+    "base_le_shown": "n ≤ base_n ≤ shown_n: nobody answers a question the routing did not show.",
+    "single_choice_sums": "A single-choice question's (or likert item's) option counts sum to "
+    "its base.",
+    "bases_match_facts": "Every base_n and shown_n equals a recount from facts/exposures.",
+}
+
+
+def _checked(key: str) -> bool:
+    return key == CHECKED[0] or key.startswith(CHECKED[1])
+
+
 def _check_specs(codebook: Codebook) -> list[dg.AssetCheckSpec]:
     specs: list[dg.AssetCheckSpec] = []
-    for key, schema in mart_schemas(codebook).items():
-        names = set(schema.names)
-        if "pct" in names:
-            specs.append(
-                dg.AssetCheckSpec(
-                    "pct_range", asset=asset_key(key), description="Percentages within 0–100."
-                )
-            )
-        if {"n", "base_n", "shown_n"} <= names:
-            specs.append(
-                dg.AssetCheckSpec(
-                    "base_le_shown",
-                    asset=asset_key(key),
-                    description="base_n ≤ shown_n, and n ≤ base_n.",
-                )
-            )
-    results = asset_key("marts/question_results")
-    specs += [
-        dg.AssetCheckSpec(
-            "single_choice_sums",
-            asset=results,
-            description="A single-choice question's option counts sum to its base.",
-        ),
-        dg.AssetCheckSpec(
-            "bases_match_facts",
-            asset=results,
-            description="Every base_n and shown_n equals a recount from facts/exposures.",
-        ),
-    ]
+    for key in mart_schemas(codebook):
+        if not _checked(key):
+            continue
+        names = ["pct_range", "base_le_shown"]
+        if key == CHECKED[0]:
+            names += ["single_choice_sums", "bases_match_facts"]
+        specs += [
+            dg.AssetCheckSpec(n, asset=asset_key(key), description=CHECK_DOCS[n]) for n in names
+        ]
     return specs
 
 
@@ -167,7 +166,8 @@ def build_marts_asset(
     context.log.info(f"{rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
 
     wanted = context.selected_asset_check_keys
-    for name, (passed, meta) in run_mart_checks(marts, exposures).items():
+    to_check = {k: v for k, v in marts.items() if _checked(k)}
+    for name, (passed, meta) in run_mart_checks(to_check, exposures).items():
         check, key = _check_key(name)
         ck = dg.AssetCheckKey(asset_key(key), check)
         if ck in wanted:
@@ -192,6 +192,7 @@ def build_marts_asset(
         yield dg.MaterializeResult(
             asset_key=SQL_KEY,
             metadata={
+                DIGEST: input_digests(paths.raw, paths.warehouse, paths.sql)[1],
                 "url": result.url_safe,
                 "tables": len(marts),
                 "tables_replaced": len(result.replaced),
