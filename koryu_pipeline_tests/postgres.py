@@ -71,4 +71,5 @@ def postgres_cluster(base: Path) -> Iterator[dict[str, str]]:
 
 
 def sqlalchemy_url(pg: dict[str, str]) -> str:
+    """psycopg2, as the deployment's dagster.yaml names it for dagster-postgres."""
     return f"postgresql+psycopg2://{pg['user']}@{pg['host']}:{pg['port']}/{pg['db']}"
