@@ -205,3 +205,47 @@ def test_parquet_types_suit_bi_tools(demo_warehouse: Path) -> None:
     for path in demo_warehouse.rglob("*.parquet"):
         for field in pq.read_schema(path):
             assert "dictionary" not in str(field.type), (path, field)
+
+
+def test_run_logs_and_metadata_tell_on_call_what_happened(demo_warehouse: Path) -> None:
+    import dagster as dg
+
+    home = demo_warehouse.parent / "dagster_home"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.get_runs(limit=1)[0]
+        messages = [e.user_message for e in instance.all_logs(run.run_id)]
+        for name, exp in EXPECTED_FILES.items():
+            assert any(
+                m.startswith(f"{name}: {exp['rows']} rows -> {exp['accepted']} accepted")
+                for m in messages
+            ), name
+        assert any("rejections by rule" in m and "superseded" in m for m in messages)
+        files = (
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(["quarantine", "files"]), asset_partitions=["2023"]
+                ),
+                limit=1,
+            )
+            .records[0]
+            .asset_materialization
+        )
+        per_file = files.metadata["per_file"].value
+        assert {f["source_file"] for f in per_file} == set(EXPECTED_FILES)
+        rejections = (
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(["quarantine", "rejections"]), asset_partitions=["2023"]
+                ),
+                limit=1,
+            )
+            .records[0]
+            .asset_materialization
+        )
+        by_rule = rejections.metadata["rejections_by_rule"].value
+        assert by_rule["duplicate"] == 20
+        answers = instance.get_latest_materialization_event(
+            dg.AssetKey(["facts", "answers"])
+        ).asset_materialization
+        assert answers.metadata["dagster/row_count"].value > 0
+        assert answers.metadata["dagster/column_schema"].value.columns
