@@ -15,88 +15,64 @@ from typing import Any
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook, Entry, Form, normalise_text
-from koryu_pipeline.facts import ANSWERS_SCHEMA, EXPOSURES_SCHEMA, respondents_schema
+from koryu_pipeline.demo.generator import HIRES_COUNTS, MINISTRY_COUNTS
+from koryu_pipeline.facts import (
+    ANSWERS_SCHEMA,
+    EXPOSURES_SCHEMA,
+    build_answers_and_exposures,
+    build_respondents,
+    respondents_schema,
+    routed_mask,
+)
 from koryu_pipeline.tabulate.frames import conform
 
 
 def _shown(form: Form, entry: Entry, resp: dict[str, Any]) -> bool:
-    for dep, values in entry.asked_if:
-        value = resp.get(dep)
-        if not isinstance(value, str) or normalise_text(value) not in {
-            normalise_text(v) for v in values
-        }:
-            return False
-        if form.entry(dep).asked_if and not _shown(form, form.entry(dep), resp):
-            return False
-    return True
+    """Whether the routing shows `entry` to one response dict (the production rule)."""
+    wide = _wide(form, [{**resp, "id": 0}], "x", "x")
+    return bool(routed_mask(form, entry, wide).iloc[0])
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return normalise_text(value)
+    return tuple(normalise_text(v) for v in value) or None
+
+
+def _wide(form: Form, responses: list[dict[str, Any]], instrument: str, wave: str) -> pd.DataFrame:
+    """Response dicts -> the validated wide frame that facts.py consumes."""
+    rows = []
+    for row_no, resp in enumerate(responses, start=2):
+        row: dict[str, Any] = {
+            "respondent_id": f"{instrument}-{wave}-{resp['id']}",
+            "submitted_at": datetime(2023, 11, 20, tzinfo=UTC),
+            "source_file": "fixture.csv",
+            "source_row": row_no,
+        }
+        for e in form.entries:
+            value = resp.get(e.id)
+            if e.items:
+                values = list(value) if value else [None] * len(e.items)
+                row.update({i.item_id: _cell(values[i.sort - 1]) for i in e.items})
+            else:
+                row[e.id] = _cell(value)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def make_facts(
     codebook: Codebook, instrument: str, wave: str, responses: list[dict[str, Any]]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Fact tables from response dicts, built by the production facts.py."""
     form = codebook.form(instrument, wave)
-    schema = respondents_schema(codebook)
-    resp_rows, ans_rows, exp_rows = [], [], []
-    for row_no, resp in enumerate(responses, start=2):
-        rid = f"{instrument}-{wave}-{resp['id']}"
-        r: dict[str, Any] = {
-            "respondent_id": rid,
-            "instrument": instrument,
-            "wave": wave,
-            "submitted_at": datetime(2023, 11, 20, tzinfo=UTC),
-            "source_file": "fixture.csv",
-            "source_row": row_no,
-        }
-        for e in form.attributes:
-            value = resp.get(e.id)
-            r[e.id] = value
-            if e.is_choice:
-                r[f"{e.id}_code"] = e.option_by_key[normalise_text(value)].code if value else None
-        resp_rows.append(r)
-        for qsort, entry in enumerate(form.entries, start=1):
-            if entry.is_attribute:
-                continue
-            shown = _shown(form, entry, resp)
-            raw = resp.get(entry.id) if shown else None
-            if entry.items:
-                values = list(raw) if raw else [None] * len(entry.items)
-                targets = [(i.item_id, i.label, i.sort, values[i.sort - 1]) for i in entry.items]
-            else:
-                targets = [(None, None, None, raw)]
-            for item_id, item_label, item_sort, value in targets:
-                labels = [value] if isinstance(value, str) else list(value or [])
-                exp_rows.append(
-                    {
-                        "respondent_id": rid,
-                        "instrument": instrument,
-                        "wave": wave,
-                        "question_id": entry.id,
-                        "item_id": item_id,
-                        "shown": shown,
-                        "answered": bool(labels),
-                    }
-                )
-                for label in labels:
-                    opt = entry.option_by_key[normalise_text(label)]
-                    ans_rows.append(
-                        {
-                            "respondent_id": rid,
-                            "instrument": instrument,
-                            "wave": wave,
-                            "question_id": entry.id,
-                            "question_sort": qsort,
-                            "item_id": item_id,
-                            "item_label": item_label,
-                            "item_sort": item_sort,
-                            "option_code": opt.code,
-                            "option_label": opt.label,
-                            "option_sort": opt.code,
-                        }
-                    )
+    wide = _wide(form, responses, instrument, wave)
+    answers, exposures = build_answers_and_exposures(form, wide)
     return (
-        conform(pd.DataFrame(resp_rows), schema),
-        conform(pd.DataFrame(ans_rows, columns=ANSWERS_SCHEMA.names), ANSWERS_SCHEMA),
-        conform(pd.DataFrame(exp_rows, columns=EXPOSURES_SCHEMA.names), EXPOSURES_SCHEMA),
+        conform(build_respondents(form, wide, codebook), respondents_schema(codebook)),
+        conform(answers, ANSWERS_SCHEMA),
+        conform(exposures, EXPOSURES_SCHEMA),
     )
 
 
@@ -197,49 +173,10 @@ SMALL_MINISTRY: list[dict[str, Any]] = [
 # ---------------------------------------------------------------------------- calibrated
 # A whole survey dealt from counts per option code (likert items: per scale point), made to
 # state every headline of the seed: 49 organisations (16 dispatch, 34 hire), 552 hires.
-CALIBRATED_MINISTRY: dict[str, tuple[int, ...]] = {
-    "q01_1": (0, 0, 1, 5, 10),
-    "q01_2": (0, 0, 1, 4, 11),
-    "q01_3": (0, 1, 0, 6, 9),
-    "q01_4": (0, 0, 1, 7, 8),
-    "q01_5": (0, 1, 3, 8, 4),
-    "q01_6": (1, 2, 3, 6, 4),
-    "q02_1": (0, 0, 1, 6, 9),
-    "q02_2": (0, 0, 1, 7, 8),
-    "q02_3": (0, 1, 3, 7, 5),
-    "q02_4": (0, 0, 2, 8, 6),
-    "q02_5": (0, 1, 1, 9, 5),
-    "q03_1": (0, 0, 1, 6, 8, 1),
-    "q03_2": (0, 0, 1, 5, 8, 2),
-    "q03_3": (0, 1, 2, 6, 5, 2),
-    "q03_4": (0, 2, 3, 5, 4, 2),
-    "q04": (11, 2, 1, 0, 2),
-    "q05": (9, 6, 7, 1),
-    "q06": (14, 9, 8, 5, 4, 3, 1),
-    "q07": (15, 24, 10),
-    "q07_reasons": (20, 9, 6, 3, 5, 4),
-    "q08_age": (8, 24, 14, 3),
-    "q08_work": (29, 5, 7, 6, 2),
-    "q09_1": (0, 1, 4, 14, 15),
-    "q09_2": (0, 2, 4, 15, 13),
-    "q09_3": (0, 1, 3, 12, 18),
-    "q09_4": (1, 3, 6, 14, 10),
-    "q10_1": (0, 0, 4, 16, 14),
-    "q10_2": (0, 1, 4, 15, 14),
-    "q10_3": (0, 1, 5, 16, 12),
-    "q10_4": (0, 1, 5, 17, 11),
-    "q11": (21, 3, 2, 3, 2, 6),
-    "q12": (17, 10, 8, 6, 4, 3, 9, 7, 5, 2),
-    "q13": (22, 20, 18, 14, 12, 8, 6, 4, 9, 11, 7),
-    "q15": (17, 14, 13, 5, 4, 3, 3),
-    "q16": (24, 17, 8),
-    "q16_reasons": (10, 6, 7, 3, 5, 4),
-    "q17_age": (6, 22, 17, 4),
-    "q17_traits": (29, 25, 18, 22, 20, 12, 8, 1),
-}
-CALIBRATED_HIRES: dict[str, tuple[int, ...]] = {
-    "support_wishes": (330, 185, 45, 172, 70, 105, 160, 166, 80, 130, 35, 0),
-}
+# The demo generator's calibration (counts per option code among those routed), so the
+# headline tests and the demo exports state the seed from the same figures.
+CALIBRATED_MINISTRY: dict[str, tuple[int, ...]] = MINISTRY_COUNTS
+CALIBRATED_HIRES: dict[str, tuple[int, ...]] = HIRES_COUNTS
 
 
 def _labels(entry: Entry, counts: tuple[int, ...]) -> list[str]:
