@@ -29,6 +29,10 @@ def _ensure_dagster_home() -> Path:
         home = str(Path(".dagster").resolve())
         os.environ["DAGSTER_HOME"] = home  # the runs show in `make ui`
     Path(home).mkdir(parents=True, exist_ok=True)
+    config = Path(home) / "dagster.yaml"
+    if home == str(Path(".dagster").resolve()) and not config.exists():
+        # our own default home only: a deployment's dagster.yaml is never touched
+        config.write_text("telemetry:\n  enabled: false\n")
     return Path(home)
 
 
