@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import yaml
 
+from koryu_pipeline.codebook.model import load_yaml
 from koryu_pipeline.tabulate.frames import conform
 
 DATA_DICTIONARY_KEY = "data_dictionary"
@@ -31,8 +31,7 @@ DATA_DICTIONARY_SCHEMA = pa.schema(
 
 @cache
 def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Any]:
-    with Path(path).open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = load_yaml(path)
     return {"tables": data.get("tables") or {}, "columns": data.get("columns") or {}}
 
 

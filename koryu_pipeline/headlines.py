@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import yaml
 
 from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook.model import load_yaml
 from koryu_pipeline.compare import COMPARISONS_PREFIX
 from koryu_pipeline.tabulate.frames import conform
 
@@ -54,8 +54,7 @@ class HeadlineRuleError(ValueError):
 
 @cache
 def load_rules(path: Path = RULES_PATH) -> dict[str, Any]:
-    with Path(path).open(encoding="utf-8") as fh:
-        rules = yaml.safe_load(fh)
+    rules = load_yaml(path)
     if not isinstance(rules, dict) or "slides" not in rules or "bands" not in rules:
         raise HeadlineRuleError(f"{path}: needs `bands` and `slides`")
     return rules
@@ -172,7 +171,8 @@ def _select(units: list[Unit], sentence: dict[str, Any], families: dict[str, Any
         # rank 1 = highest; ties share the better rank (pandas' method="min")
         values = [float(u[measure]) for u in out]
         out = [
-            u for u, v in zip(out, values, strict=True)
+            u
+            for u, v in zip(out, values, strict=True)
             if 1 + sum(w > v for w in values) in spec["rank"]
         ]
     if sentence.get("order", "form") == "desc":
