@@ -1,8 +1,10 @@
 """The nightly schedule and the raw-folder sensor.
 
-Both ask for one run per wave; the runs carry the tag `koryu/lane=warehouse` so a queued run
-coordinator limited to one run per lane (dagster.yaml.example) runs them in order. The last
-wave's run (or any run the sensor asks for) takes the whole graph: facts, marts, SQL copy.
+Both ask for one run per wave that needs one; the runs carry the tag `koryu/lane=warehouse`
+so a queued run coordinator limited to one run per lane (dagster.yaml.example) runs them in
+order. The last wave's run (or any run the sensor asks for) takes the whole graph: facts,
+marts, SQL copy. The schedule plans like `koryu run` (defs/plan.py): an unchanged night
+launches nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dagster as dg
 
 from koryu_pipeline.defs.partitions import WAVES
+from koryu_pipeline.defs.plan import plan_run
 from koryu_pipeline.defs.resources import KoryuPaths
 from koryu_pipeline.readers import discover
 from koryu_pipeline.watch import (
@@ -40,8 +43,8 @@ def _selections(
     cron_schedule="0 2 * * *",
     execution_timezone="Asia/Tokyo",
     job_name="koryu_job",
-    description="02:00 JST: every wave's facts, then the marts and the SQL copy with the "
-    "last wave. Unchanged inputs rewrite nothing.",
+    description="02:00 JST: the facts of every wave whose exports, code or codebook changed, "
+    "then the marts and the SQL copy with the last of them; nothing when all is up to date.",
 )
 def nightly(context: dg.ScheduleEvaluationContext, paths: KoryuPaths):
     waves = sorted(discover(paths.raw))
@@ -51,17 +54,32 @@ def nightly(context: dg.ScheduleEvaluationContext, paths: KoryuPaths):
     missing = [w for w in waves if w not in known]
     if missing:
         context.instance.add_dynamic_partitions(WAVES.name, missing)
+    plan = plan_run(context.instance, paths.raw, paths.warehouse, paths.sql)
+    if plan.up_to_date:
+        return dg.SkipReason("every wave and the marts are up to date")
     everything, facts_only = _selections(context)
+    marts_only = [k for k in everything if k not in facts_only]
     stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else ""
-    return [
+    requests = [
         dg.RunRequest(
             run_key=f"nightly:{stamp}:{wave}",
             partition_key=wave,
-            asset_selection=everything if wave == waves[-1] else facts_only,
+            asset_selection=everything
+            if plan.marts_stale and wave == plan.stale_waves[-1]
+            else facts_only,
             tags={**LANE, "koryu/trigger": "nightly"},
         )
-        for wave in waves
+        for wave in plan.stale_waves
     ]
+    if plan.marts_stale and not plan.stale_waves:
+        requests.append(
+            dg.RunRequest(
+                run_key=f"nightly:{stamp}:marts",
+                asset_selection=marts_only,
+                tags={**LANE, "koryu/trigger": "nightly"},
+            )
+        )
+    return requests
 
 
 @dg.sensor(

@@ -98,3 +98,64 @@ def test_sensor_adds_wave_and_runs_only_changed_wave(tmp_path: Path, instance) -
     assert [r.partition_key for r in changed.run_requests] == ["2023"]
     assert changed.run_requests[0].run_key != first.run_requests[0].run_key
     assert changed.dynamic_partitions_requests == []
+
+
+def _schedule_tick(instance: dg.DagsterInstance, paths: KoryuPaths, day: int):
+    ctx = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime(2024, 12, day, 2, 0, tzinfo=ZoneInfo("Asia/Tokyo")),
+        resources={"paths": paths},
+        repository_def=defs.get_repository_def(),
+    )
+    return nightly(ctx)
+
+
+def _execute(instance: dg.DagsterInstance, paths: KoryuPaths, request: dg.RunRequest) -> None:
+    from koryu_pipeline.defs.facts_assets import ingest_wave_asset, raw_specs
+    from koryu_pipeline.defs.marts_assets import build_marts_asset
+
+    result = dg.materialize(
+        [*raw_specs(), ingest_wave_asset, build_marts_asset],
+        instance=instance,
+        resources={"paths": paths},
+        partition_key=request.partition_key,
+        selection=request.asset_selection,
+    )
+    assert result.success
+
+
+def test_nightly_runs_only_what_changed(tmp_path: Path, instance, monkeypatch) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "hires_2024.yaml").write_text(
+        'extends: hires_2023\nwave: "2024"\n'
+        'fielded: {opens: "2024-11-01", closes: "2024-12-20", timezone: Asia/Tokyo}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KORYU_CODEBOOK_DIR", str(forms))
+    paths = KoryuPaths(
+        raw_dir=str(tmp_path / "raw"),
+        warehouse_dir=str(tmp_path / "wh"),
+        sql_url=f"sqlite:///{tmp_path / 'copy.sqlite'}",
+    )
+    write_google_csv(tmp_path / "raw/hires/2023/a.csv", [base_hires()])
+    late = [base_hires(タイムスタンプ="2024/11/20 10:00:00")]
+    write_google_csv(tmp_path / "raw/hires/2024/a.csv", late)
+
+    first = _schedule_tick(instance, paths, 1)
+    assert [r.partition_key for r in first] == ["2023", "2024"]
+    for request in first:
+        _execute(instance, paths, request)
+
+    # the next night, nothing changed: no run at all
+    assert isinstance(_schedule_tick(instance, paths, 2), dg.SkipReason)
+
+    # an export of 2024 changes: 2024 and everything downstream, not 2023
+    write_google_csv(
+        tmp_path / "raw/hires/2024/a.csv", [*late, base_hires(タイムスタンプ="2024/11/21 10:00:00")]
+    )
+    third = _schedule_tick(instance, paths, 3)
+    assert [r.partition_key for r in third] == ["2024"]
+    graph = defs.resolve_asset_graph()
+    executable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
+    assert set(third[0].asset_selection) == executable
