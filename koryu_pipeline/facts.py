@@ -78,6 +78,27 @@ FILE_SUMMARY_SCHEMA = pa.schema(
 )
 
 
+def wide_schema(form: Form, validated: bool) -> pa.Schema:
+    """The staging tables: the readers' wide frame (`staging/parsed`, every row of every
+    readable export) and the accepted responses (`staging/validated`, with respondent_id).
+    One column per codebook field: a label (string), or the chosen labels (list<string>)."""
+    fields: list[tuple[str, pa.DataType]] = [
+        ("instrument", pa.string()),
+        ("wave", pa.string()),
+    ]
+    if validated:
+        fields.append(("respondent_id", pa.string()))
+    fields += [
+        ("source_file", pa.string()),
+        ("source_row", pa.int32()),
+        ("submitted_at", UTC_US),
+        ("response_key", pa.string()),
+    ]
+    for f in form.fields:
+        fields.append((f.column, pa.list_(pa.string()) if f.entry.is_multi else pa.string()))
+    return pa.schema(fields)
+
+
 def attribute_entries(codebook: Codebook) -> list[Entry]:
     """Respondent attributes over all forms, first appearance order, one per id."""
     seen: dict[str, Entry] = {}

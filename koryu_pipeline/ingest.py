@@ -18,11 +18,13 @@ from koryu_pipeline.facts import (
     build_answers_and_exposures,
     build_respondents,
     respondents_schema,
+    wide_schema,
 )
 from koryu_pipeline.readers import ParsedExport, export_files, read_export
 from koryu_pipeline.validation import validate_wave
 from koryu_pipeline.warehouse.parquet import write_partition
 
+STAGING_TABLES = ("staging/parsed", "staging/validated")
 FACT_TABLES = (
     "facts/respondents",
     "facts/answers",
@@ -102,6 +104,14 @@ def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
             continue
         form = codebook.form(instrument, wave)
         result = validate_wave(form, parsed)
+        frames = [p.frame for p in parsed if p.frame is not None and not p.frame.empty]
+        wide = pd.concat(frames, ignore_index=True) if frames else None
+        stage = {"staging/parsed": wide, "staging/validated": result.accepted}
+        for table, frame in stage.items():
+            schema = wide_schema(form, table == "staging/validated")
+            if frame is None:
+                frame = schema.empty_table().to_pandas()
+            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=wave)
         answers, exposures = build_answers_and_exposures(form, result.accepted)
         out.tables[(instrument, "facts/respondents")] = build_respondents(
             form, result.accepted, codebook
@@ -113,16 +123,26 @@ def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
     return out
 
 
+def table_schema(codebook: Codebook, table: str, instrument: str, wave: str) -> pa.Schema:
+    """A table's schema; the staging tables' depends on the instrument's form."""
+    if table in STAGING_TABLES:
+        return wide_schema(codebook.form(instrument, wave), table == "staging/validated")
+    return fact_schemas(codebook)[table]
+
+
 def write_wave_facts(
-    codebook: Codebook, warehouse: Path, facts: WaveFacts, tables: tuple[str, ...] = FACT_TABLES
+    codebook: Codebook,
+    warehouse: Path,
+    facts: WaveFacts,
+    tables: tuple[str, ...] = STAGING_TABLES + FACT_TABLES,
 ) -> dict[str, list[str]]:
     """Write the selected tables' partitions; returns table -> partition files rewritten
     (unchanged bytes are not rewritten)."""
-    schemas = fact_schemas(codebook)
     changed: dict[str, list[str]] = {t: [] for t in tables}
     for (instrument, table), frame in sorted(facts.tables.items()):
         if table not in tables:
             continue
-        if write_partition(warehouse, table, instrument, facts.wave, frame, schemas[table]):
+        schema = table_schema(codebook, table, instrument, facts.wave)
+        if write_partition(warehouse, table, instrument, facts.wave, frame, schema):
             changed[table].append(f"instrument={instrument}/wave={facts.wave}")
     return changed

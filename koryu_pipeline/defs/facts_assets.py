@@ -17,14 +17,28 @@ from koryu_pipeline.defs.metadata import table_metadata
 from koryu_pipeline.defs.partitions import WAVES
 from koryu_pipeline.defs.plan import DIGEST, input_digests
 from koryu_pipeline.defs.resources import KoryuPaths
-from koryu_pipeline.ingest import FACT_TABLES, fact_schemas, ingest_wave, write_wave_facts
+from koryu_pipeline.ingest import (
+    FACT_TABLES,
+    STAGING_TABLES,
+    WaveFacts,
+    fact_schemas,
+    ingest_wave,
+    table_schema,
+    write_wave_facts,
+)
 from koryu_pipeline.validation.fact_schemas import fact_schema, personal_data_found
+from koryu_pipeline.validation.schemas import response_schema
 from koryu_pipeline.warehouse.parquet import PART_FILE, read_partition
 
 OWNERS = ["team:koryu-data"]
 EXPORT_KINDS = {"msforms_xlsx": {"excel", "msforms"}, "googleforms_csv": {"csv", "googleforms"}}
 
 TABLE_DOCS = {
+    "staging/parsed": "Every row of every readable export as the readers give it: one column "
+    "per codebook field (labels NFKC-normalised; multi answers as lists), submission time in "
+    "UTC, personal columns dropped. One schema per instrument. 読み込んだ全行。",
+    "staging/validated": "The accepted responses, wide, with their respondent_id: every "
+    "pandera rule passed, duplicates and superseded submissions removed. 受理された回答。",
     "facts/respondents": "One row per accepted response, with the respondent attributes of its "
     "form. 受理された回答1件につき1行。",
     "facts/answers": "One row per respondent × question × item × chosen option. "
@@ -62,20 +76,33 @@ def raw_specs() -> list[dg.AssetSpec]:
     return specs
 
 
+# raw -> staging/parsed -> staging/validated -> facts; the quarantine comes from parsing
+UPSTREAM = {
+    "staging/parsed": None,  # the raw exports
+    "staging/validated": "staging/parsed",
+    "facts/respondents": "staging/validated",
+    "facts/answers": "staging/validated",
+    "facts/exposures": "staging/validated",
+    "quarantine/rejections": "staging/parsed",
+    "quarantine/files": "staging/parsed",
+}
+TABLES = tuple(UPSTREAM)
+
+
 def _fact_specs() -> list[dg.AssetSpec]:
     raw = [s.key for s in raw_specs()]
     return [
         dg.AssetSpec(
             key=asset_key(t),
             description=TABLE_DOCS[t] + f" Parquet at <warehouse>/{t}/instrument=…/wave=…/.",
-            group_name="facts" if t.startswith("facts") else "quarantine",
+            group_name=t.split("/")[0],
             kinds={"parquet", "pandas", "pandera"},
             owners=OWNERS,
-            deps=raw,
+            deps=[asset_key(up)] if (up := UPSTREAM[t]) else raw,
             partitions_def=WAVES,
             skippable=True,
         )
-        for t in FACT_TABLES
+        for t in TABLES
     ]
 
 
@@ -87,7 +114,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             description="The written partition validates against the table's pandera schema.",
             blocking=True,
         )
-        for t in FACT_TABLES
+        for t in (*FACT_TABLES, "staging/validated")
     ]
     specs.append(
         dg.AssetCheckSpec(
@@ -126,9 +153,14 @@ def ingest_wave_asset(
     wave = context.partition_key
     facts = ingest_wave(codebook, paths.raw, wave)
     digest = input_digests(paths.raw, paths.warehouse, paths.sql)[0].get(wave, "")
-    selected = [t for t in FACT_TABLES if asset_key(t) in context.selected_asset_keys]
+    selected = [t for t in TABLES if asset_key(t) in context.selected_asset_keys]
     changed = write_wave_facts(codebook, paths.warehouse, facts, tuple(selected))
-    schemas = fact_schemas(codebook)
+    schemas = {
+        t: _union_schema([table_schema(codebook, t, i, wave) for i in facts.instruments()])
+        if t in STAGING_TABLES
+        else fact_schemas(codebook)[t]
+        for t in TABLES
+    }
 
     files = facts.table("quarantine/files")
     for row in files.itertuples(index=False):
@@ -169,6 +201,9 @@ def ingest_wave_asset(
             dg.AssetCheckKey(asset_key(table), "pandera_schema")
             in context.selected_asset_check_keys
         ):
+            if table == "staging/validated":
+                yield _validated_check(codebook, facts)
+                continue
             written = [
                 read_partition(paths.warehouse, table, i, wave, schemas[table])
                 for i in facts.instruments()
@@ -194,13 +229,41 @@ def ingest_wave_asset(
             },
         )
     if dg.AssetCheckKey(asset_key("facts/respondents"), "no_personal_data") in check_keys:
-        found = {t: cols for t in FACT_TABLES if (cols := personal_data_found(facts.table(t)))}
+        found = {t: cols for t in TABLES if (cols := personal_data_found(facts.table(t)))}
         yield dg.AssetCheckResult(
             asset_key=asset_key("facts/respondents"),
             check_name="no_personal_data",
             passed=not found,
             metadata={"columns_with_personal_data": dg.MetadataValue.json(found)},
         )
+
+
+def _union_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """One column list over the instruments' staging schemas (for the UI's column schema)."""
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for f in schema:
+            fields.setdefault(f.name, f)
+    return pa.schema(list(fields.values()))
+
+
+def _validated_check(codebook: Codebook, facts: WaveFacts) -> dg.AssetCheckResult:
+    """Every accepted response passes its form's pandera response schema once more."""
+    failures = 0
+    for (instrument, table), frame in facts.tables.items():
+        if table != "staging/validated" or not codebook.has_form(instrument, facts.wave):
+            continue
+        schema = response_schema(codebook.form(instrument, facts.wave))
+        try:
+            schema.validate(frame.drop(columns=["instrument", "wave", "respondent_id"]), lazy=True)
+        except pandera.errors.SchemaErrors as err:
+            failures += len(err.failure_cases)
+    return dg.AssetCheckResult(
+        asset_key=asset_key("staging/validated"),
+        check_name="pandera_schema",
+        passed=failures == 0,
+        metadata={"failures": failures},
+    )
 
 
 def _pandera_check(
