@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from koryu_pipeline.codebook import get_codebook
-from koryu_pipeline.ingest import FACT_TABLES, ingest_wave, write_wave_facts
+from koryu_pipeline.ingest import FACT_TABLES, STAGING_TABLES, ingest_wave, write_wave_facts
 from koryu_pipeline_tests.exports import (
     base_hires,
     base_ministry,
@@ -17,6 +17,7 @@ from koryu_pipeline_tests.exports import (
     write_msforms_xlsx,
 )
 
+WRITTEN = STAGING_TABLES + FACT_TABLES
 EMAILS = ("taro.yamada0@example.go.jp", "taro.yamada1@example.go.jp", "hanako@example.org")
 NAMES = ("山田 太郎0", "山田 太郎1", "佐藤 花子")
 PERSONAL = (*EMAILS, *NAMES, "example.go.jp", "example.org", "山田", "佐藤", "メール", "名前")
@@ -73,12 +74,12 @@ def written(tmp_path):
 
 def test_first_write_writes_every_table(written):
     _, warehouse, changed = written
-    assert sorted(changed) == sorted(FACT_TABLES)
-    for table in FACT_TABLES:
+    assert sorted(changed) == sorted(WRITTEN)
+    for table in WRITTEN:
         assert changed[table] == ["instrument=hires/wave=2023", "instrument=ministry/wave=2023"]
     names = [p.relative_to(warehouse).as_posix() for p in parquet_files(warehouse)]
     assert "facts/respondents/instrument=ministry/wave=2023/part-0.parquet" in names
-    assert len(names) == 2 * len(FACT_TABLES)
+    assert len(names) == 2 * len(WRITTEN)
     assert not list(warehouse.rglob("*.tmp"))
 
 
@@ -87,7 +88,7 @@ def test_second_write_is_byte_identical_and_rewrites_nothing(written, tmp_path):
     before = snapshot(warehouse)
     cb = get_codebook()
     changed = write_wave_facts(cb, warehouse, ingest_wave(cb, raw, "2023"))
-    assert changed == {t: [] for t in FACT_TABLES}
+    assert changed == {t: [] for t in WRITTEN}
     assert snapshot(warehouse) == before  # same bytes, files untouched (mtimes)
     # a fresh warehouse from the same input: the same bytes
     other = tmp_path / "other"
@@ -114,7 +115,7 @@ def test_changed_emails_change_no_file(written, tmp_path):
     )
     cb = get_codebook()
     changed = write_wave_facts(cb, warehouse, ingest_wave(cb, raw2, "2023"))
-    assert changed == {t: [] for t in FACT_TABLES}
+    assert changed == {t: [] for t in WRITTEN}
     assert snapshot(warehouse) == before
 
 

@@ -107,10 +107,15 @@ def test_webserver_serves_the_whole_lineage(tmp_path: Path) -> None:
         assert node["description"], name
         assert node["groupName"], name
         assert node["kinds"], name
-    # the lineage runs from the raw exports to the SQL copy
-    assert "raw/ministry/exports" in {
-        "/".join(d["path"]) for d in served["facts/answers"]["dependencyKeys"]
-    }
+
+    # the lineage runs from the raw exports, parsed, validated, to the facts and the SQL copy
+    def upstream_of(name: str) -> set[str]:
+        return {"/".join(d["path"]) for d in served[name]["dependencyKeys"]}
+
+    assert upstream_of("staging/parsed") == {"raw/ministry/exports", "raw/hires/exports"}
+    assert upstream_of("staging/validated") == {"staging/parsed"}
+    assert upstream_of("facts/answers") == {"staging/validated"}
+    assert "facts/answers" in upstream_of("marts/questions/ministry/q04")
     assert "marts/headlines" in {"/".join(d["path"]) for d in served["sql/marts"]["dependencyKeys"]}
     assert served["facts/answers"]["owners"] == [{"team": "koryu-data"}]
     checks = {c["name"] for n in nodes for c in (n["assetChecksOrError"] or {}).get("checks", [])}
