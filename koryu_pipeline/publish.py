@@ -49,11 +49,12 @@ def digest_bytes(data: bytes) -> str:
 
 def publish_marts(
     url: str,
-    tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]],
+    tables: Mapping[str, tuple[pd.DataFrame | pa.Table, pa.Schema]],
     digests: Mapping[str, str] | None = None,
 ) -> PublishResult:
     """Replace the tables whose content changed (or that are missing) in one transaction.
-    `digests` may carry each table's digest when the caller already has its bytes."""
+    `digests` may carry each table's digest when the caller already has its bytes (and the
+    tables may then come as the Arrow tables built for them)."""
     engine = engine_for(url)
     result = PublishResult(url_safe=engine.url.render_as_string(hide_password=True))
     metadata = sa.MetaData()
@@ -61,7 +62,7 @@ def publish_marts(
     digests = dict(digests or {})
     for key, (frame, schema) in tables.items():
         if key not in digests:
-            digests[key] = digest(frame, schema)
+            digests[key] = digest(frame, schema)  # type: ignore[arg-type]
     try:
         with engine.begin() as conn:
             state.create(conn, checkfirst=True)

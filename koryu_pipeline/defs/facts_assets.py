@@ -20,14 +20,12 @@ from koryu_pipeline.defs.resources import KoryuPaths
 from koryu_pipeline.ingest import (
     FACT_TABLES,
     STAGING_TABLES,
-    WaveFacts,
     fact_schemas,
     ingest_wave,
     table_schema,
     write_wave_facts,
 )
 from koryu_pipeline.validation.fact_schemas import fact_schema, personal_data_found
-from koryu_pipeline.validation.schemas import response_schema
 from koryu_pipeline.warehouse.parquet import PART_FILE, read_partition
 
 OWNERS = ["team:koryu-data"]
@@ -114,7 +112,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
             description="The written partition validates against the table's pandera schema.",
             blocking=True,
         )
-        for t in (*FACT_TABLES, "staging/validated")
+        for t in FACT_TABLES
     ]
     specs.append(
         dg.AssetCheckSpec(
@@ -201,9 +199,6 @@ def ingest_wave_asset(
             dg.AssetCheckKey(asset_key(table), "pandera_schema")
             in context.selected_asset_check_keys
         ):
-            if table == "staging/validated":
-                yield _validated_check(codebook, facts)
-                continue
             written = [
                 read_partition(paths.warehouse, table, i, wave, schemas[table])
                 for i in facts.instruments()
@@ -245,25 +240,6 @@ def _union_schema(schemas: list[pa.Schema]) -> pa.Schema:
         for f in schema:
             fields.setdefault(f.name, f)
     return pa.schema(list(fields.values()))
-
-
-def _validated_check(codebook: Codebook, facts: WaveFacts) -> dg.AssetCheckResult:
-    """Every accepted response passes its form's pandera response schema once more."""
-    failures = 0
-    for (instrument, table), frame in facts.tables.items():
-        if table != "staging/validated" or not codebook.has_form(instrument, facts.wave):
-            continue
-        schema = response_schema(codebook.form(instrument, facts.wave))
-        try:
-            schema.validate(frame.drop(columns=["instrument", "wave", "respondent_id"]), lazy=True)
-        except pandera.errors.SchemaErrors as err:
-            failures += len(err.failure_cases)
-    return dg.AssetCheckResult(
-        asset_key=asset_key("staging/validated"),
-        check_name="pandera_schema",
-        passed=failures == 0,
-        metadata={"failures": failures},
-    )
 
 
 def _pandera_check(

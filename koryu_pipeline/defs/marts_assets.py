@@ -7,6 +7,7 @@ multi_asset with can_subset): tabulating is milliseconds, a process start is not
 from collections.abc import Iterator
 
 import dagster as dg
+import pyarrow as pa
 from dagster import AssetExecutionContext
 
 from koryu_pipeline.codebook import Codebook, get_codebook
@@ -148,12 +149,14 @@ def build_marts_asset(
     selected = context.selected_asset_keys
     rewritten = 0
     digests: dict[str, str] = {}
+    arrow: dict[str, tuple[pa.Table, pa.Schema]] = {}
     for key, (frame, schema) in marts.items():
         if asset_key(key) not in selected and SQL_KEY not in selected:
             continue
         table = to_table(frame, schema)
         data = parquet_bytes(table)  # serialised once: the file, and the SQL copy's digest
         digests[key] = digest_bytes(data)
+        arrow[key] = (table, schema)
         if asset_key(key) not in selected:
             continue
         path = table_path(paths.warehouse, key)
@@ -184,7 +187,7 @@ def build_marts_asset(
             )
 
     if SQL_KEY in selected:
-        result = publish_marts(paths.sql, marts, digests)
+        result = publish_marts(paths.sql, arrow, digests)
         context.log.info(
             f"SQL copy at {result.url_safe}: {len(result.replaced)} tables replaced, "
             f"{len(result.unchanged)} unchanged"

@@ -79,16 +79,20 @@ def engine_for(url: str) -> sa.Engine:
 
 
 def replace_tables(
-    conn: sa.Connection, tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]]
+    conn: sa.Connection, tables: Mapping[str, tuple[pd.DataFrame | pa.Table, pa.Schema]]
 ) -> dict[str, int]:
     """Drop, re-create and fill each table on `conn`, inside the caller's transaction.
+    A table may come as a frame or as the Arrow table already built for its Parquet file.
     Returns SQL table name -> rows written."""
     metadata = sa.MetaData()
     # Rows through Arrow first (before any DDL): the values are exactly the Parquet ones
     # (typed, nulls as None), and a frame that does not fit its schema fails before a drop.
     prepared = [
-        (sql_table(key, schema, metadata), to_table(frame, schema).to_pylist())
-        for key, (frame, schema) in sorted(tables.items())
+        (
+            sql_table(key, schema, metadata),
+            (data if isinstance(data, pa.Table) else to_table(data, schema)).to_pylist(),
+        )
+        for key, (data, schema) in sorted(tables.items())
     ]
     written: dict[str, int] = {}
     for table, rows in prepared:
@@ -100,9 +104,7 @@ def replace_tables(
     return written
 
 
-def publish(
-    url: str, tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]]
-) -> dict[str, int]:
+def publish(url: str, tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]]) -> dict[str, int]:
     """Replace each table in `tables` (key -> (frame, schema)) at `url`, all in one
     transaction. Returns SQL table name -> rows written."""
     engine = engine_for(url)
