@@ -103,7 +103,11 @@ CHECK_DOCS = {
     "single_choice_sums": "A single-choice question's (or likert item's) option counts sum to "
     "its base.",
     "bases_match_facts": "Every base_n and shown_n equals a recount from facts/exposures.",
+    "figures_valid": "Percentages within 0–100 and n ≤ base_n ≤ shown_n in every cell "
+    "that is not suppressed.",
 }
+# a breakdown's two figure checks are reported as one (each check is three events)
+MERGED = {"pct_range": "figures_valid", "base_le_shown": "figures_valid"}
 
 
 def _checked(key: str) -> bool:
@@ -115,21 +119,32 @@ def _check_specs(codebook: Codebook) -> list[dg.AssetCheckSpec]:
     for key in mart_schemas(codebook):
         if not _checked(key):
             continue
-        names = ["pct_range", "base_le_shown"]
         if key == CHECKED[0]:
-            names += ["single_choice_sums", "bases_match_facts"]
+            names = ["pct_range", "base_le_shown", "single_choice_sums", "bases_match_facts"]
+        else:
+            names = ["figures_valid"]
         specs += [
             dg.AssetCheckSpec(n, asset=asset_key(key), description=CHECK_DOCS[n]) for n in names
         ]
     return specs
 
 
-def _check_key(name: str) -> tuple[str, str]:
-    """run_mart_checks names -> (check name, table key)."""
-    if ":" in name:
-        check, key = name.split(":", 1)
-        return check, key
-    return name, "marts/question_results"
+def _check_results(
+    results: dict[str, tuple[bool, dict]],
+) -> dict[tuple[str, str], tuple[bool, dict]]:
+    """run_mart_checks names ("check" or "check:<table>") -> (table, check name) -> result,
+    a breakdown's figure checks merged into one."""
+    out: dict[tuple[str, str], tuple[bool, dict]] = {}
+    for name, (passed, meta) in results.items():
+        check, _, key = name.partition(":")
+        key = key or CHECKED[0]
+        if key != CHECKED[0]:
+            check_meta = {f"{check}.{k}": v for k, v in meta.items() if k != "description"}
+            check = MERGED.get(check, check)
+            before_passed, before_meta = out.get((key, check), (True, {}))
+            passed, meta = before_passed and passed, {**before_meta, **check_meta}
+        out[(key, check)] = (passed, meta)
+    return out
 
 
 @dg.multi_asset(
@@ -170,15 +185,15 @@ def build_marts_asset(
 
     wanted = context.selected_asset_check_keys
     to_check = {k: v for k, v in marts.items() if _checked(k)}
-    for name, (passed, meta) in run_mart_checks(to_check, exposures).items():
-        check, key = _check_key(name)
-        ck = dg.AssetCheckKey(asset_key(key), check)
-        if ck in wanted:
+    for (key, check), (passed, meta) in _check_results(
+        run_mart_checks(to_check, exposures)
+    ).items():
+        if dg.AssetCheckKey(asset_key(key), check) in wanted:
             yield dg.AssetCheckResult(
                 asset_key=asset_key(key),
                 check_name=check,
                 passed=passed,
-                description=str(meta.get("description", "")),
+                description=CHECK_DOCS[check],
                 metadata={
                     k: dg.MetadataValue.json(v) if isinstance(v, list | dict) else v
                     for k, v in meta.items()
