@@ -54,6 +54,4 @@ def test_same_facts_in_any_order_give_identical_bytes() -> None:
     )
     for key, (frame, schema) in calibrated_marts().items():
         other, _ = shuffled[key]
-        assert parquet_bytes(to_table(frame, schema)) == parquet_bytes(
-            to_table(other, schema)
-        ), key
+        assert parquet_bytes(to_table(frame, schema)) == parquet_bytes(to_table(other, schema)), key

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,34 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from koryu_pipeline_tests.exports import base_hires, write_google_csv
+from koryu_pipeline_tests.runs import KORYU, ROOT, forms_2024, koryu_env, run_koryu
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO_RAW = ROOT / "data" / "raw"
-KORYU = [sys.executable, "-m", "koryu_pipeline.cli"]
 
 pytestmark = pytest.mark.slow
-
-
-def _env(tmp: Path, raw: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        KORYU_RAW_DIR=str(raw),
-        KORYU_WAREHOUSE_DIR=str(tmp / "wh"),
-        DAGSTER_HOME=str(tmp / "dagster_home"),
-        **extra,
-    )
-    env.pop("KORYU_SQL_URL", None)
-    (tmp / "dagster_home").mkdir(exist_ok=True)
-    (tmp / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return env
-
-
-def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [*KORYU, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
 
 
 def _state(wh: Path) -> dict[str, tuple[int, bytes]]:
@@ -62,13 +38,13 @@ def _copy_raw(tmp: Path) -> Path:
 
 def test_unchanged_rerun_rewrites_nothing(tmp_path: Path) -> None:
     raw = _copy_raw(tmp_path)
-    env = _env(tmp_path, raw)
-    _run(env)
+    env = koryu_env(tmp_path, raw)
+    run_koryu(env)
     wh = tmp_path / "wh"
     before = _state(wh)
     assert any(k.endswith("koryu.sqlite") for k in before)
     assert sum(k.endswith(".parquet") for k in before) > 40
-    _run(env)
+    run_koryu(env)
     after = _state(wh)
     assert after == before  # same files, same bytes, same modification times (SQLite too)
 
@@ -76,17 +52,11 @@ def test_unchanged_rerun_rewrites_nothing(tmp_path: Path) -> None:
 def test_changed_export_rewrites_only_its_wave_and_downstream(tmp_path: Path) -> None:
     raw = _copy_raw(tmp_path)
     # a second wave, read by a form that extends 2023 with its own fielding window
-    forms = tmp_path / "forms"
-    forms.mkdir()
-    (forms / "hires_2024.yaml").write_text(
-        'extends: hires_2023\nwave: "2024"\n'
-        'fielded: {opens: "2024-11-01", closes: "2024-12-20", timezone: Asia/Tokyo}\n',
-        encoding="utf-8",
-    )
+    forms = forms_2024(tmp_path)
     rows = [base_hires(タイムスタンプ=f"2024/11/20 10:00:{n:02d}") for n in range(6)]
     write_google_csv(raw / "hires/2024/export.csv", rows)
-    env = _env(tmp_path, raw, KORYU_CODEBOOK_DIR=str(forms))
-    _run(env)
+    env = koryu_env(tmp_path, raw, KORYU_CODEBOOK_DIR=str(forms))
+    run_koryu(env)
     wh = tmp_path / "wh"
     before = _state(wh)
     assert "facts/answers/instrument=hires/wave=2024/part-0.parquet" in before
@@ -96,7 +66,7 @@ def test_changed_export_rewrites_only_its_wave_and_downstream(tmp_path: Path) ->
         raw / "hires/2024/export.csv",
         [*rows, base_hires(age_band="40代", タイムスタンプ="2024/11/21 09:00:00")],
     )
-    _run(env)
+    run_koryu(env)
     after = _state(wh)
     rewritten = {k for k in after if after[k] != before.get(k)}
     facts = {k for k in rewritten if k.startswith(("facts/", "quarantine/"))}
@@ -118,8 +88,8 @@ def test_killed_run_leaves_previous_warehouse_readable_and_next_run_repairs(
     tmp_path: Path,
 ) -> None:
     raw = _copy_raw(tmp_path)
-    env = _env(tmp_path, raw)
-    _run(env)
+    env = koryu_env(tmp_path, raw)
+    run_koryu(env)
     wh = tmp_path / "wh"
     tables_before = _readable(wh)
 
@@ -129,8 +99,12 @@ def test_killed_run_leaves_previous_warehouse_readable_and_next_run_repairs(
     write_google_csv(raw / "hires/2023/late_batch.csv", extra)
     mtimes = {p: p.stat().st_mtime_ns for p in wh.rglob("*.parquet")}
     proc = subprocess.Popen(
-        [*KORYU, "run"], env=env, cwd=ROOT, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [*KORYU, "run"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -147,10 +121,10 @@ def test_killed_run_leaves_previous_warehouse_readable_and_next_run_repairs(
     assert not [p for p in wh.rglob("*.parquet") if p.name != "part-0.parquet"]
 
     # the next run repairs: the warehouse equals a clean run's on the same input
-    _run(env)
+    run_koryu(env)
     clean = tmp_path / "clean"
     clean.mkdir()
-    _run(_env(clean, raw))
+    run_koryu(koryu_env(clean, raw))
     repaired = {k: v[1] for k, v in _state(wh).items() if k.endswith(".parquet")}
     fresh = {k: v[1] for k, v in _state(clean / "wh").items() if k.endswith(".parquet")}
     assert repaired == fresh

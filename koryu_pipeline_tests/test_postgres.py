@@ -3,10 +3,7 @@ and a whole `koryu run` with Dagster's own storage in PostgreSQL (deploy/dagster
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +17,7 @@ from koryu_pipeline.publish import STATE_TABLE, publish_marts
 from koryu_pipeline.warehouse.read import read_facts
 from koryu_pipeline.warehouse.sql import read_table, sql_table_name
 from koryu_pipeline_tests.postgres import sqlalchemy_url
-
-ROOT = Path(__file__).resolve().parents[1]
+from koryu_pipeline_tests.runs import ROOT, koryu_env, run_koryu
 
 pytestmark = pytest.mark.slow
 
@@ -81,23 +77,9 @@ def test_koryu_run_with_dagster_storage_and_sql_copy_on_postgres(
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "deploy/dagster.yaml.example", home / "dagster.yaml")
-    env = dict(os.environ)
-    env.update(
-        DAGSTER_HOME=str(home),
-        DAGSTER_PG_URL=dagster_db,
-        KORYU_RAW_DIR=str(ROOT / "data/raw"),
-        KORYU_WAREHOUSE_DIR=str(tmp_path / "wh"),
-        KORYU_SQL_URL=marts_db,
+    run_koryu(
+        koryu_env(tmp_path, ROOT / "data/raw", DAGSTER_PG_URL=dagster_db, KORYU_SQL_URL=marts_db)
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "koryu_pipeline.cli", "run"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
 
     # Dagster's runs and events live in PostgreSQL, not in DAGSTER_HOME
     engine = sa.create_engine(dagster_db)

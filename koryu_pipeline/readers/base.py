@@ -38,6 +38,13 @@ class ParsedExport:
     encoding: str | None = None
 
 
+def unreadable(source_file: str, reason: str) -> ParsedExport:
+    """A file rejected whole because it cannot be read as its export format."""
+    return ParsedExport(
+        source_file, 0, problem=FileProblem("unreadable_file", None, f"{source_file}: {reason}")
+    )
+
+
 def match_headers(
     form: Form, headers: list[str], header_of: dict[str, str]
 ) -> tuple[dict[str, int], list[Field]]:

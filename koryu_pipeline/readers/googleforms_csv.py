@@ -16,12 +16,12 @@ import pandas as pd
 
 from koryu_pipeline.codebook import Field, Form, normalise_text
 from koryu_pipeline.readers.base import (
-    FileProblem,
     ParsedExport,
     convert_cell,
     empty_row,
     match_headers,
     missing_column_problem,
+    unreadable,
 )
 from koryu_pipeline.readers.normalise import EncodingError, decode_csv_bytes, parse_google_timestamp
 
@@ -40,19 +40,9 @@ def read_googleforms_csv(path: Path, source_file: str, form: Form) -> ParsedExpo
         text, encoding = decode_csv_bytes(Path(path).read_bytes())
         table = [r for r in csv.reader(io.StringIO(text, newline=""))]
     except (EncodingError, OSError, csv.Error) as exc:
-        return ParsedExport(
-            source_file,
-            0,
-            problem=FileProblem(
-                "unreadable_file", None, f"{source_file}: not a readable CSV export ({exc})"
-            ),
-        )
+        return unreadable(source_file, f"not a readable CSV export ({exc})")
     if not table:
-        return ParsedExport(
-            source_file,
-            0,
-            problem=FileProblem("unreadable_file", None, f"{source_file}: the file is empty"),
-        )
+        return unreadable(source_file, "the file is empty")
     headers, body = table[0], table[1:]
     numbered = [(n, r) for n, r in enumerate(body, start=2) if r and not empty_row(list(r))]
     norm_headers = [normalise_text(h) for h in headers]

@@ -18,12 +18,12 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from koryu_pipeline.codebook import Form, normalise_text
 from koryu_pipeline.readers.base import (
-    FileProblem,
     ParsedExport,
     convert_cell,
     empty_row,
     match_headers,
     missing_column_problem,
+    unreadable,
 )
 from koryu_pipeline.readers.normalise import (
     excel_serial_to_datetime,
@@ -77,19 +77,9 @@ def read_msforms_xlsx(path: Path, source_file: str, form: Form) -> ParsedExport:
     try:
         table = sheet_rows(path)
     except UNREADABLE_ERRORS as exc:
-        return ParsedExport(
-            source_file,
-            0,
-            problem=FileProblem(
-                "unreadable_file", None, f"{source_file}: not a readable .xlsx workbook ({exc})"
-            ),
-        )
+        return unreadable(source_file, f"not a readable .xlsx workbook ({exc})")
     if not table:
-        return ParsedExport(
-            source_file,
-            0,
-            problem=FileProblem("unreadable_file", None, f"{source_file}: the sheet is empty"),
-        )
+        return unreadable(source_file, "the sheet is empty")
     headers = [str(h) if h is not None else "" for h in table[0]]
     body = table[1:]
 

@@ -19,6 +19,7 @@ from koryu_pipeline_tests.exports import (
     write_google_csv,
     write_msforms_xlsx,
 )
+from koryu_pipeline_tests.runs import forms_2024
 
 
 @pytest.fixture
@@ -125,14 +126,7 @@ def _execute(instance: dg.DagsterInstance, paths: KoryuPaths, request: dg.RunReq
 
 
 def test_nightly_runs_only_what_changed(tmp_path: Path, instance, monkeypatch) -> None:
-    forms = tmp_path / "forms"
-    forms.mkdir()
-    (forms / "hires_2024.yaml").write_text(
-        'extends: hires_2023\nwave: "2024"\n'
-        'fielded: {opens: "2024-11-01", closes: "2024-12-20", timezone: Asia/Tokyo}\n',
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("KORYU_CODEBOOK_DIR", str(forms))
+    monkeypatch.setenv("KORYU_CODEBOOK_DIR", str(forms_2024(tmp_path)))
     paths = KoryuPaths(
         raw_dir=str(tmp_path / "raw"),
         warehouse_dir=str(tmp_path / "wh"),
