@@ -133,6 +133,11 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
             frames.append(exp.frame[columns])
     wide = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     wide[SUBMITTED] = pd.to_datetime(wide[SUBMITTED], utc=True).dt.as_unit("us")
+    # One export never lists a response twice, so identical keys within a file are distinct
+    # responses (two anonymous hires submitting the same answers in the same second): number
+    # them, and the k-th of a file matches only the k-th of another export.
+    occurrence = wide.groupby(["source_file", "response_key"], sort=False).cumcount()
+    wide["response_key"] = wide["response_key"] + "#" + occurrence.astype(str)
 
     row_records = _rule_records(form, wide)
     dups = find_duplicates(wide)

@@ -98,3 +98,28 @@ def test_empty_frame(tmp_path):
     xlsx(tmp_path, "a.xlsx", [])
     w = wide(tmp_path)
     assert find_duplicates(w).empty and find_superseded(FORM, w).empty
+
+
+def test_identical_responses_within_one_export_are_two_respondents(tmp_path) -> None:
+    """Two anonymous hires with the same answers in the same second, in one export, are two
+    responses; the final export repeating both is two duplicates, not one."""
+    from koryu_pipeline.codebook import get_codebook
+    from koryu_pipeline.readers import read_export
+    from koryu_pipeline.validation import validate_wave
+    from koryu_pipeline_tests.exports import base_hires, write_google_csv
+
+    twin = base_hires(タイムスタンプ="2023/11/20 10:00:00")
+    other = base_hires(タイムスタンプ="2023/11/21 10:00:00", age_band="40代")
+    raw = tmp_path / "raw"
+    write_google_csv(raw / "hires/2023/a_partial.csv", [twin, twin])
+    write_google_csv(raw / "hires/2023/b_final.csv", [twin, twin, other])
+    cb = get_codebook()
+    form = cb.form("hires", "2023")
+    parsed = [
+        read_export(p, raw, cb, "hires", "2023") for p in sorted((raw / "hires/2023").iterdir())
+    ]
+    result = validate_wave(form, parsed)
+    assert len(result.accepted) == 3
+    assert result.accepted["respondent_id"].is_unique
+    assert sorted(result.rejections["rule"]) == ["duplicate", "duplicate"]
+    assert set(result.rejections["source_file"]) == {"hires/2023/a_partial.csv"}
