@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from koryu_pipeline.codebook import CodebookError, get_codebook
 from koryu_pipeline.facts import FILE_SUMMARY_SCHEMA
 from koryu_pipeline.readers import discover
 from koryu_pipeline.settings import Settings
@@ -134,8 +135,9 @@ def _print_summary(settings: Settings) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     try:
+        get_codebook()  # a broken form file is named here, before Dagster loads anything
         run_ids = run_pipeline(settings, force=args.force)
-    except RunFailed as exc:
+    except (RunFailed, CodebookError) as exc:
         print(f"koryu run: {exc}", file=sys.stderr)
         return 1
     _print_summary(settings)

@@ -35,10 +35,12 @@ def koryu_env(base: Path, raw: Path, **extra: str) -> dict[str, str]:
     for name in ("KORYU_SQL_URL", "KORYU_CODEBOOK_DIR"):
         env.pop(name, None)
     env.update(
-        KORYU_RAW_DIR=str(raw),
-        KORYU_WAREHOUSE_DIR=str(base / "wh"),
-        DAGSTER_HOME=str(home),
-        **extra,
+        {
+            "KORYU_RAW_DIR": str(raw),
+            "KORYU_WAREHOUSE_DIR": str(base / "wh"),
+            "DAGSTER_HOME": str(home),
+            **extra,
+        }
     )
     return env
 
