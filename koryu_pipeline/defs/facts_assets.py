@@ -13,7 +13,7 @@ import pyarrow as pa
 from dagster import AssetExecutionContext
 
 from koryu_pipeline.codebook import Codebook, get_codebook
-from koryu_pipeline.defs.metadata import table_metadata
+from koryu_pipeline.defs.metadata import definition_metadata, table_metadata
 from koryu_pipeline.defs.partitions import WAVES
 from koryu_pipeline.defs.plan import DIGEST, input_digests
 from koryu_pipeline.defs.resources import KoryuPaths
@@ -87,6 +87,27 @@ UPSTREAM = {
 TABLES = tuple(UPSTREAM)
 
 
+def _union_schema(schemas: list[pa.Schema]) -> pa.Schema:
+    """One column list over the instruments' staging schemas (for the UI's column schema)."""
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for f in schema:
+            fields.setdefault(f.name, f)
+    return pa.schema(list(fields.values()))
+
+
+def _static_schema(table: str) -> pa.Schema:
+    """A table's columns for the asset definition: a staging table's are the union over the
+    instruments' latest forms."""
+    cb = get_codebook()
+    if table not in STAGING_TABLES:
+        return fact_schemas(cb)[table]
+    latest = {f.instrument: f for f in sorted(cb.forms, key=lambda f: f.wave)}
+    return _union_schema(
+        [table_schema(cb, table, f.instrument, f.wave) for _, f in sorted(latest.items())]
+    )
+
+
 def _fact_specs() -> list[dg.AssetSpec]:
     raw = [s.key for s in raw_specs()]
     return [
@@ -97,6 +118,7 @@ def _fact_specs() -> list[dg.AssetSpec]:
             kinds={"parquet", "pandas", "pandera"},
             owners=OWNERS,
             deps=[asset_key(up)] if (up := UPSTREAM[t]) else raw,
+            metadata=definition_metadata(_static_schema(t)),
             partitions_def=WAVES,
             skippable=True,
         )
@@ -190,7 +212,6 @@ def ingest_wave_asset(
             asset_key=asset_key(table),
             metadata=table_metadata(
                 frame,
-                schemas[table],
                 str(paths.warehouse / table / f"instrument=*/wave={wave}" / PART_FILE),
                 **extra,
             ),
@@ -231,15 +252,6 @@ def ingest_wave_asset(
             passed=not found,
             metadata={"columns_with_personal_data": dg.MetadataValue.json(found)},
         )
-
-
-def _union_schema(schemas: list[pa.Schema]) -> pa.Schema:
-    """One column list over the instruments' staging schemas (for the UI's column schema)."""
-    fields: dict[str, pa.Field] = {}
-    for schema in schemas:
-        for f in schema:
-            fields.setdefault(f.name, f)
-    return pa.schema(list(fields.values()))
 
 
 def _pandera_check(

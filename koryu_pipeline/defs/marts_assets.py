@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext
 
 from koryu_pipeline.codebook import Codebook, get_codebook
 from koryu_pipeline.defs.facts_assets import OWNERS, asset_key
-from koryu_pipeline.defs.metadata import table_metadata
+from koryu_pipeline.defs.metadata import definition_metadata, table_metadata
 from koryu_pipeline.defs.plan import DIGEST, input_digests
 from koryu_pipeline.defs.resources import KoryuPaths
 from koryu_pipeline.mart_checks import run_mart_checks
@@ -74,9 +74,10 @@ def _specs(codebook: Codebook) -> list[dg.AssetSpec]:
             kinds={"parquet", "pandas"},
             owners=OWNERS,
             deps=FACT_DEPS,
+            metadata=definition_metadata(schema),
             skippable=True,
         )
-        for key in mart_schemas(codebook)
+        for key, schema in mart_schemas(codebook).items()
     ]
     specs.append(
         dg.AssetSpec(
@@ -179,7 +180,7 @@ def build_marts_asset(
         rewritten += changed
         yield dg.MaterializeResult(
             asset_key=asset_key(key),
-            metadata=table_metadata(table, schema, str(path), rewritten=changed),
+            metadata=table_metadata(table, str(path), rewritten=changed),
         )
     context.log.info(f"{rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
 

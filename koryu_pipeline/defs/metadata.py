@@ -1,4 +1,6 @@
-"""Standard Dagster metadata for a table: row count, column schema, preview."""
+"""Standard Dagster metadata for a table. The column schema is static (generated from the
+codebook), so it goes on the asset definition (`definition_metadata`); each materialisation
+carries what changes: row count, path, a preview."""
 
 from __future__ import annotations
 
@@ -24,9 +26,11 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
     )
 
 
-def table_metadata(
-    frame: pd.DataFrame | pa.Table, schema: pa.Schema, path: str, **extra: Any
-) -> dict[str, Any]:
+def definition_metadata(schema: pa.Schema) -> dict[str, Any]:
+    return {"dagster/column_schema": column_schema(schema)}
+
+
+def table_metadata(frame: pd.DataFrame | pa.Table, path: str, **extra: Any) -> dict[str, Any]:
     table = (
         frame
         if isinstance(frame, pa.Table)
@@ -35,7 +39,6 @@ def table_metadata(
     preview = table.slice(0, 5).to_pylist()
     return {
         "dagster/row_count": len(frame),
-        "dagster/column_schema": column_schema(schema),
         "path": dg.MetadataValue.path(path),
         "preview": dg.MetadataValue.md(_markdown(preview)),
         **extra,
