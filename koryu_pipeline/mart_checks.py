@@ -11,17 +11,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from koryu_pipeline.tabulate.schema import PERCENT_COLUMNS
+
 CheckResult = tuple[bool, dict[str, Any]]
 
-PERCENT_COLUMNS = (
-    "pct",
-    "ci_low",
-    "ci_high",
-    "positive_pct",
-    "negative_pct",
-    "positive_pct_excl_dk",
-    "pct_of_responses",
-)
 _CELL = ["instrument", "wave", "question_id", "item_id"]
 _EPS = 1e-9
 _EXAMPLES = 5

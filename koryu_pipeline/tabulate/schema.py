@@ -56,9 +56,8 @@ BREAKDOWN_SCHEMA = pa.schema(
 )
 BREAKDOWN_SORT = ("wave", "question_sort", "group_sort", "item_sort", "option_sort")
 
-# Columns that reveal what a small group answered: withheld (null) in a suppressed cell.
-WITHHELD_COLUMNS = (
-    "n",
+# Every percentage (or interval bound, in percent) a question table carries.
+PERCENT_COLUMNS = (
     "pct",
     "ci_low",
     "ci_high",
@@ -66,7 +65,6 @@ WITHHELD_COLUMNS = (
     "negative_pct",
     "positive_pct_excl_dk",
     "pct_of_responses",
-    "positive_n",
-    "negative_n",
-    "dont_know_n",
 )
+# Columns that reveal what a small group answered: withheld (null) in a suppressed cell.
+WITHHELD_COLUMNS = ("n", *PERCENT_COLUMNS, "positive_n", "negative_n", "dont_know_n")
