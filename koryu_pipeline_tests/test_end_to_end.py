@@ -50,6 +50,8 @@ def test_files_rows_rules_and_conservation_are_exact(demo_warehouse: Path) -> No
     ministry = respondents[respondents["instrument"] == "ministry"]
     assert (ministry["s_dispatch"] == "はい").sum() == 16
     assert (ministry["s_hire"] == "はい").sum() == 34
+    q16 = pq.read_table(demo_warehouse / "marts/questions/ministry/q16_reasons").to_pandas()
+    assert set(q16["base_n"]) == {25} and set(q16["shown_n"]) == {25}
 
 
 def _personal_values() -> set[str]:
