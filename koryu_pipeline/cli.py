@@ -77,22 +77,9 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
     plan = plan_run(
         instance, settings.raw_dir, settings.warehouse_dir, settings.sql_url, force=force
     )
-    graph = defs.resolve_asset_graph()
-    executable = [k for k in graph.get_all_asset_keys() if graph.get(k).is_executable]
-    partitioned = [k for k in executable if graph.get(k).partitions_def is not None]
-    unpartitioned = [k for k in executable if graph.get(k).partitions_def is None]
-    batches: list[tuple[str | None, list[dg.AssetKey]]] = [
-        (w, partitioned) for w in plan.stale_waves
-    ]
-    if plan.marts_stale:
-        if batches:
-            wave, _ = batches[-1]
-            batches[-1] = (wave, executable)
-        else:
-            batches.append((None, unpartitioned))
     job = dg.reconstructable(get_koryu_job)
     run_ids: list[str] = []
-    for wave, selection in batches:
+    for wave, selection in plan.batches(defs.resolve_asset_graph()):
         tags = {"koryu/trigger": "koryu run"}
         if wave is not None:
             tags["dagster/partition"] = wave

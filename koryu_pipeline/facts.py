@@ -189,7 +189,8 @@ def routed_mask(form: Form, entry: Entry, wide: pd.DataFrame) -> pd.Series:
     return mask
 
 
-def _answered(value: object) -> bool:
+def answered(value: object) -> bool:
+    """A wide-frame cell holds an answer: a non-empty label or a non-empty choice tuple."""
     if isinstance(value, tuple):
         return len(value) > 0
     return isinstance(value, str) and value != ""
@@ -213,17 +214,17 @@ def build_answers_and_exposures(
         for column, item_label, item_sort in targets:
             item_id = column if entry.items else None
             for rid, was_shown, value in zip(ids, shown, wide[column].tolist(), strict=True):
-                answered = _answered(value)
+                took = answered(value)
                 exposures.append(
                     {
                         "respondent_id": rid,
                         "question_id": entry.id,
                         "item_id": item_id,
                         "shown": bool(was_shown),
-                        "answered": answered,
+                        "answered": took,
                     }
                 )
-                if not answered:
+                if not took:
                     continue
                 labels = value if isinstance(value, tuple) else (value,)
                 for label in labels:

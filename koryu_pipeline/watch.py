@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from koryu_pipeline.readers import READERS, discover, export_files
+from koryu_pipeline.readers import discover, export_files
 
 
 def fingerprints(raw_dir: Path, instruments: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -19,9 +19,8 @@ def fingerprints(raw_dir: Path, instruments: tuple[str, ...] | None = None) -> d
             if instruments is not None and instrument not in instruments:
                 continue
             for path in export_files(raw_dir, instrument, wave):
-                if path.suffix.lower() in READERS:
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                    out[path.relative_to(raw_dir).as_posix()] = digest
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out[path.relative_to(raw_dir).as_posix()] = digest
     return dict(sorted(out.items()))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dagster as dg
 
 from koryu_pipeline.defs.partitions import WAVES
-from koryu_pipeline.defs.plan import plan_run
+from koryu_pipeline.defs.plan import asset_selections, plan_run
 from koryu_pipeline.defs.resources import KoryuPaths
 from koryu_pipeline.readers import discover
 from koryu_pipeline.watch import (
@@ -21,21 +21,10 @@ from koryu_pipeline.watch import (
     fingerprints,
     load_cursor,
     wave_digest,
+    wave_of,
 )
 
 LANE = {"koryu/lane": "warehouse"}
-
-
-def _selections(
-    context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext,
-) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
-    graph = context.repository_def.asset_graph
-    executable = sorted(
-        (k for k in graph.get_all_asset_keys() if graph.get(k).is_executable),
-        key=lambda k: k.to_user_string(),
-    )
-    partitioned = [k for k in executable if graph.get(k).partitions_def is not None]
-    return executable, partitioned
 
 
 @dg.schedule(
@@ -57,29 +46,16 @@ def nightly(context: dg.ScheduleEvaluationContext, paths: KoryuPaths):
     plan = plan_run(context.instance, paths.raw, paths.warehouse, paths.sql)
     if plan.up_to_date:
         return dg.SkipReason("every wave and the marts are up to date")
-    everything, facts_only = _selections(context)
-    marts_only = [k for k in everything if k not in facts_only]
     stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else ""
-    requests = [
+    return [
         dg.RunRequest(
-            run_key=f"nightly:{stamp}:{wave}",
+            run_key=f"nightly:{stamp}:{wave or 'marts'}",
             partition_key=wave,
-            asset_selection=everything
-            if plan.marts_stale and wave == plan.stale_waves[-1]
-            else facts_only,
+            asset_selection=selection,
             tags={**LANE, "koryu/trigger": "nightly"},
         )
-        for wave in plan.stale_waves
+        for wave, selection in plan.batches(context.repository_def.asset_graph)
     ]
-    if plan.marts_stale and not plan.stale_waves:
-        requests.append(
-            dg.RunRequest(
-                run_key=f"nightly:{stamp}:marts",
-                asset_selection=marts_only,
-                tags={**LANE, "koryu/trigger": "nightly"},
-            )
-        )
-    return requests
 
 
 @dg.sensor(
@@ -92,10 +68,11 @@ def nightly(context: dg.ScheduleEvaluationContext, paths: KoryuPaths):
 def raw_exports(context: dg.SensorEvaluationContext, paths: KoryuPaths):
     before = load_cursor(context.cursor)
     after = fingerprints(paths.raw)
-    waves = [w for w in changed_waves(before, after) if any(k.split("/")[1] == w for k in after)]
+    present = {wave_of(k) for k in after}
+    waves = [w for w in changed_waves(before, after) if w in present]
     known = set(context.instance.get_dynamic_partitions(WAVES.name))
-    new = sorted({k.split("/")[1] for k in after} - known)
-    everything, _ = _selections(context)
+    new = sorted(present - known)
+    everything, _ = asset_selections(context.repository_def.asset_graph)
     requests = [
         dg.RunRequest(
             run_key=f"raw:{wave}:{wave_digest(after, wave)}",

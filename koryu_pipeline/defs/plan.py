@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
+
+if TYPE_CHECKING:  # the asset graph type is not exported by dagster's public API
+    from dagster._core.definitions.assets.graph.base_asset_graph import (
+        BaseAssetGraph as AssetGraph,
+    )
 
 from koryu_pipeline.watch import (
     code_digest,
@@ -38,6 +44,30 @@ class RunPlan:
     @property
     def up_to_date(self) -> bool:
         return not self.stale_waves and not self.marts_stale
+
+    def batches(self, graph: AssetGraph) -> list[tuple[str | None, list[dg.AssetKey]]]:
+        """The runs this plan needs, in order: (wave partition or None, asset selection).
+        Each stale wave's facts; the last of them also takes the marts and the SQL copy when
+        those are stale, or the marts run alone when no wave is."""
+        everything, facts_only = asset_selections(graph)
+        out: list[tuple[str | None, list[dg.AssetKey]]] = [
+            (w, facts_only) for w in self.stale_waves
+        ]
+        if self.marts_stale:
+            if out:
+                out[-1] = (out[-1][0], everything)
+            else:
+                out.append((None, [k for k in everything if k not in facts_only]))
+        return out
+
+
+def asset_selections(graph: AssetGraph) -> tuple[list[dg.AssetKey], list[dg.AssetKey]]:
+    """(every executable asset, the wave-partitioned ones), in a stable order."""
+    everything = sorted(
+        (k for k in graph.get_all_asset_keys() if graph.get(k).is_executable),
+        key=lambda k: k.to_user_string(),
+    )
+    return everything, [k for k in everything if graph.get(k).partitions_def is not None]
 
 
 def input_digests(raw: Path, warehouse: Path, sql_url: str) -> tuple[dict[str, str], str]:

@@ -15,15 +15,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from koryu_pipeline.codebook import Entry, Field, Form
-from koryu_pipeline.facts import routed_mask
+from koryu_pipeline.facts import answered, routed_mask
 
 SUBMITTED = "submitted_at"
-
-
-def _answered(value: object) -> bool:
-    if isinstance(value, tuple):
-        return len(value) > 0
-    return isinstance(value, str) and value != ""
 
 
 def _choice_checks(entry: Entry) -> list[pa.Check]:
@@ -64,14 +58,14 @@ def _routing_checks(form: Form, field: Field) -> list[pa.Check]:
     if entry.asked_if:
 
         def not_routed(df: pd.DataFrame, e: Entry = entry, c: str = col) -> pd.Series:
-            ok = routed_mask(form, e, df) | ~df[c].map(_answered)
+            ok = routed_mask(form, e, df) | ~df[c].map(answered)
             return ok.rename(c)
 
         checks.append(pa.Check(not_routed, name=f"not_routed@{col}"))
     if entry.required:
 
         def missing_required(df: pd.DataFrame, e: Entry = entry, c: str = col) -> pd.Series:
-            ok = ~routed_mask(form, e, df) | df[c].map(_answered)
+            ok = ~routed_mask(form, e, df) | df[c].map(answered)
             return ok.rename(c)
 
         checks.append(pa.Check(missing_required, name=f"missing_required@{col}"))
