@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from koryu_pipeline.codebook import CodebookError, get_codebook
-from koryu_pipeline.facts import FILE_SUMMARY_SCHEMA
-from koryu_pipeline.readers import discover
-from koryu_pipeline.settings import Settings
+from koryu_pipeline.ingest.readers import discover
+from koryu_pipeline.settings import Settings, SettingsError
 from koryu_pipeline.warehouse.parquet import read_partitions
+from koryu_pipeline.warehouse.tables import FILES, FILES_SCHEMA
 
 
 class RunFailed(RuntimeError):
@@ -61,11 +61,11 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
     from koryu_pipeline.defs.partitions import WAVES
     from koryu_pipeline.defs.plan import plan_run
 
-    waves = list(discover(settings.raw_dir))
+    waves = list(discover(settings.raw))
     if not waves:
         raise RunFailed(
             f"no exports found: expected <raw>/<instrument>/<wave>/*.xlsx|*.csv under "
-            f"{settings.raw_dir} (set KORYU_RAW_DIR, or run `koryu demo-data`)"
+            f"{settings.raw} (set KORYU_RAW_DIR, or run `koryu demo-data`)"
         )
     _ensure_dagster_home()
     instance = dg.DagsterInstance.get()
@@ -74,12 +74,10 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
     if new:
         instance.add_dynamic_partitions(WAVES.name, new)
 
-    plan = plan_run(
-        instance, settings.raw_dir, settings.warehouse_dir, settings.sql_url, force=force
-    )
+    plan = plan_run(instance, settings.raw, settings.warehouse, settings.sql, force=force)
     job = dg.reconstructable(get_koryu_job)
     run_ids: list[str] = []
-    for wave, selection in plan.batches(defs.resolve_asset_graph()):
+    for wave, selection in plan.batches(defs().resolve_asset_graph()):
         tags = {"koryu/trigger": "koryu run"}
         if wave is not None:
             tags["dagster/partition"] = wave
@@ -101,7 +99,7 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
 
 
 def file_summary(settings: Settings) -> pd.DataFrame:
-    return read_partitions(settings.warehouse_dir, "quarantine/files", FILE_SUMMARY_SCHEMA)
+    return read_partitions(settings.warehouse, FILES, FILES_SCHEMA)
 
 
 def _print_summary(settings: Settings) -> None:
@@ -120,23 +118,23 @@ def _print_summary(settings: Settings) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         get_codebook()  # a broken form file is named here, before Dagster loads anything
         run_ids = run_pipeline(settings, force=args.force)
-    except (RunFailed, CodebookError) as exc:
+    except (RunFailed, CodebookError, SettingsError) as exc:
         print(f"koryu run: {exc}", file=sys.stderr)
         return 1
     _print_summary(settings)
     runs = ", ".join(r[:8] for r in run_ids) if run_ids else "none: everything up to date"
-    print(f"warehouse: {settings.warehouse_dir}  runs: {runs}")
+    print(f"warehouse: {settings.warehouse}  runs: {runs}")
     return 0
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from koryu_pipeline.demo.generator import write_demo_exports
 
-    raw = Path(args.raw_dir) if args.raw_dir else Settings.from_env().raw_dir
+    raw = Path(args.raw_dir) if args.raw_dir else Settings.from_env().raw
     for path in write_demo_exports(raw):
         print(path)
     return 0

@@ -4,9 +4,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from koryu_pipeline_tests.postgres import postgres_cluster
 from koryu_pipeline_tests.runs import ROOT, koryu_env, run_koryu
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_dagster_instance_state() -> Iterator[None]:
+    """Dagster keeps the current instance's state storage in a context variable; a sensor
+    context released after its test's instance can put a closed instance's storage back,
+    and the next in-process Definitions load (build_defs) would then read from it. Each
+    test starts with none, as a fresh process does."""
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture(scope="session")

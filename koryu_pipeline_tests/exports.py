@@ -15,7 +15,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from koryu_pipeline.codebook import Form, get_codebook
-from koryu_pipeline.readers.googleforms_csv import grid_header
+from koryu_pipeline.ingest.readers.googleforms_csv import grid_header
 
 MS_META = ["ID", "開始時刻", "完了時刻", "メール", "名前"]
 

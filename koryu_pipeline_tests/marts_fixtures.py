@@ -15,16 +15,16 @@ from typing import Any
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook, Entry, Form, normalise_text
+from koryu_pipeline.codebook.routing import routed_mask
 from koryu_pipeline.demo.generator import HIRES_COUNTS, MINISTRY_COUNTS
-from koryu_pipeline.facts import (
+from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
+from koryu_pipeline.warehouse.frames import conform
+from koryu_pipeline.warehouse.tables import (
     ANSWERS_SCHEMA,
     EXPOSURES_SCHEMA,
-    build_answers_and_exposures,
-    build_respondents,
-    respondents_schema,
-    routed_mask,
+    RESPONDENTS,
+    table_registry,
 )
-from koryu_pipeline.tabulate.frames import conform
 
 
 def _shown(form: Form, entry: Entry, resp: dict[str, Any]) -> bool:
@@ -70,7 +70,9 @@ def make_facts(
     wide = _wide(form, responses, instrument, wave)
     answers, exposures = build_answers_and_exposures(form, wide)
     return (
-        conform(build_respondents(form, wide, codebook), respondents_schema(codebook)),
+        conform(
+            build_respondents(form, wide, codebook), table_registry(codebook)[RESPONDENTS].schema
+        ),
         conform(answers, ANSWERS_SCHEMA),
         conform(exposures, EXPOSURES_SCHEMA),
     )
@@ -255,7 +257,8 @@ def calibrated_facts(
 def calibrated_marts() -> dict[str, tuple[pd.DataFrame, Any]]:
     """build_marts on the calibrated survey (built once per test session)."""
     from koryu_pipeline.codebook import get_codebook
-    from koryu_pipeline.marts import build_marts
+    from koryu_pipeline.marts.build import build_marts
+    from koryu_pipeline.settings import Settings
 
     cb = get_codebook()
-    return build_marts(cb, *calibrated_facts(cb))
+    return build_marts(cb, *calibrated_facts(cb), Settings().suppress_below)

@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.demo.generator import EXPECTED_ACCEPTED, EXPECTED_FILES
-from koryu_pipeline.marts import mart_keys
 from koryu_pipeline.warehouse.sql import sql_table_name
+from koryu_pipeline.warehouse.tables import mart_tables, table_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,7 +165,7 @@ def test_sql_copy_holds_every_mart(demo_warehouse: Path) -> None:
     try:
         names = set(sa.inspect(engine).get_table_names())
         with engine.connect() as conn:
-            for key in mart_keys(get_codebook()):
+            for key in _mart_keys():
                 assert sql_table_name(key) in names, key
                 rows = conn.execute(
                     sa.text(f'SELECT count(*) FROM "{sql_table_name(key)}"')
@@ -191,7 +191,7 @@ def test_run_prints_per_file_counts(demo_warehouse: Path) -> None:
 def test_data_dictionary_covers_every_published_column(demo_warehouse: Path) -> None:
     dd = pq.read_table(demo_warehouse / "data_dictionary").to_pandas()
     described = set(zip(dd["table"], dd["column"], strict=True))
-    for key in mart_keys(get_codebook()):
+    for key in _mart_keys():
         for col in pq.read_schema(demo_warehouse / key / "part-0.parquet").names:
             assert (key, col) in described, (key, col)
     assert dd["description_ja"].str.len().min() > 0
@@ -254,8 +254,12 @@ def test_run_logs_and_metadata_tell_on_call_what_happened(demo_warehouse: Path) 
     # the static column schema is part of every table's definition
     from koryu_pipeline.definitions import defs
 
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if node.is_executable and key.path[0] != "sql":
             assert node.metadata["dagster/column_schema"].columns, key
+
+
+def _mart_keys() -> list[str]:
+    return [s.key for s in mart_tables(table_registry(get_codebook()))]

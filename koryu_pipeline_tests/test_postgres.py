@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from koryu_pipeline.codebook import get_codebook
-from koryu_pipeline.marts import build_marts
-from koryu_pipeline.publish import STATE_TABLE, publish_marts
+from koryu_pipeline.marts.build import build_marts
+from koryu_pipeline.settings import Settings
+from koryu_pipeline.warehouse.publish import STATE_TABLE, publish_marts
 from koryu_pipeline.warehouse.read import read_facts
 from koryu_pipeline.warehouse.sql import read_table, sql_table_name
 from koryu_pipeline_tests.postgres import sqlalchemy_url
@@ -36,7 +37,7 @@ def test_sql_copy_on_postgres_typed_complete_and_incremental(
 ) -> None:
     url = _create_db(postgres, "copy_test")
     cb = get_codebook()
-    marts = build_marts(cb, *read_facts(cb, demo_warehouse))
+    marts = build_marts(cb, *read_facts(cb, demo_warehouse), Settings().suppress_below)
     first = publish_marts(url, marts)
     assert len(first.replaced) == len(marts) and not first.unchanged
 

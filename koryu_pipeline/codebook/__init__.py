@@ -32,18 +32,28 @@ __all__ = [
     "Form",
     "Item",
     "Option",
+    "extra_form_dirs",
     "get_codebook",
     "load_codebook",
     "normalise_text",
 ]
 
 
+EXTRA_FORMS_ENV = "KORYU_CODEBOOK_DIR"
+
+
+def extra_form_dirs() -> tuple[Path, ...]:
+    """Extra folders of form files (a new wave) named by KORYU_CODEBOOK_DIR (os.pathsep
+    separated), read without touching the package."""
+    return tuple(Path(p) for p in os.environ.get(EXTRA_FORMS_ENV, "").split(os.pathsep) if p)
+
+
 @lru_cache(maxsize=4)
-def _cached(extra: str) -> Codebook:
-    return load_codebook(*(Path(p) for p in extra.split(os.pathsep) if p))
+def _cached(extra: tuple[Path, ...]) -> Codebook:
+    return load_codebook(*extra)
 
 
 def get_codebook() -> Codebook:
-    """The codebook, loaded and validated once per process. KORYU_CODEBOOK_DIR may name
-    extra folders of form files (a new wave) without touching the package."""
-    return _cached(os.environ.get("KORYU_CODEBOOK_DIR", ""))
+    """The codebook (the package's forms plus any extra folders), loaded and validated once
+    per process."""
+    return _cached(extra_form_dirs())

@@ -18,7 +18,8 @@ import yaml
 EntryType = Literal["text", "single", "multi", "top3", "likert"]
 CHOICE_TYPES: frozenset[str] = frozenset({"single", "multi", "top3", "likert"})
 MULTI_TYPES: frozenset[str] = frozenset({"multi", "top3"})
-FORMS_DIR = Path(__file__).parent / "forms"
+CODEBOOK_DIR = Path(__file__).parent
+FORMS_DIR = CODEBOOK_DIR / "forms"
 
 
 class CodebookError(ValueError):

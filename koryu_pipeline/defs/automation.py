@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from koryu_pipeline.defs.partitions import WAVES
-from koryu_pipeline.defs.plan import asset_selections, plan_run
-from koryu_pipeline.defs.resources import KoryuPaths
-from koryu_pipeline.readers import discover
-from koryu_pipeline.watch import (
+from koryu_pipeline.defs.fingerprints import (
     changed_waves,
     dump_cursor,
     fingerprints,
@@ -23,6 +19,10 @@ from koryu_pipeline.watch import (
     wave_digest,
     wave_of,
 )
+from koryu_pipeline.defs.partitions import WAVES
+from koryu_pipeline.defs.plan import asset_selections, plan_run
+from koryu_pipeline.ingest.readers import discover
+from koryu_pipeline.settings import Settings
 
 LANE = {"koryu/lane": "warehouse"}
 
@@ -35,15 +35,15 @@ LANE = {"koryu/lane": "warehouse"}
     description="02:00 JST: the facts of every wave whose exports, code or codebook changed, "
     "then the marts and the SQL copy with the last of them; nothing when all is up to date.",
 )
-def nightly(context: dg.ScheduleEvaluationContext, paths: KoryuPaths):
-    waves = sorted(discover(paths.raw))
+def nightly(context: dg.ScheduleEvaluationContext, settings: Settings):
+    waves = sorted(discover(settings.raw))
     if not waves:
-        return dg.SkipReason(f"no exports under {paths.raw}")
+        return dg.SkipReason(f"no exports under {settings.raw}")
     known = set(context.instance.get_dynamic_partitions(WAVES.name))
     missing = [w for w in waves if w not in known]
     if missing:
         context.instance.add_dynamic_partitions(WAVES.name, missing)
-    plan = plan_run(context.instance, paths.raw, paths.warehouse, paths.sql)
+    plan = plan_run(context.instance, settings.raw, settings.warehouse, settings.sql)
     if plan.up_to_date:
         return dg.SkipReason("every wave and the marts are up to date")
     stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else ""
@@ -65,9 +65,9 @@ def nightly(context: dg.ScheduleEvaluationContext, paths: KoryuPaths):
     description="Watches KORYU_RAW_DIR: a new wave folder becomes a partition; a new or "
     "changed export (by content fingerprint) runs its wave and everything downstream.",
 )
-def raw_exports(context: dg.SensorEvaluationContext, paths: KoryuPaths):
+def raw_exports(context: dg.SensorEvaluationContext, settings: Settings):
     before = load_cursor(context.cursor)
-    after = fingerprints(paths.raw)
+    after = fingerprints(settings.raw)
     present = {wave_of(k) for k in after}
     waves = [w for w in changed_waves(before, after) if w in present]
     known = set(context.instance.get_dynamic_partitions(WAVES.name))

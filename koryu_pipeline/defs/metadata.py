@@ -1,6 +1,6 @@
-"""Standard Dagster metadata for a table. The column schema is static (generated from the
-codebook), so it goes on the asset definition (`definition_metadata`); each materialisation
-carries what changes: row count, path, a preview."""
+"""Standard Dagster metadata for a table. The column schema is static (the registry's), so
+it goes on the asset definition (`definition_metadata`), with each column's description;
+each materialisation carries what changes: row count, path, a preview."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+
+from koryu_pipeline.warehouse.tables import TableSpec
 
 _TYPES = {
     pa.string(): "string",
@@ -20,14 +22,22 @@ _TYPES = {
 }
 
 
-def column_schema(schema: pa.Schema) -> dg.TableSchema:
+def column_schema(spec: TableSpec) -> dg.TableSchema:
     return dg.TableSchema(
-        columns=[dg.TableColumn(f.name, _TYPES.get(f.type, str(f.type))) for f in schema]
+        columns=[
+            dg.TableColumn(
+                c.name,
+                _TYPES.get(c.type, str(c.type)),
+                description=c.description or None,
+                constraints=dg.TableColumnConstraints(nullable=not c.required),
+            )
+            for c in spec.columns
+        ]
     )
 
 
-def definition_metadata(schema: pa.Schema) -> dict[str, Any]:
-    return {"dagster/column_schema": column_schema(schema)}
+def definition_metadata(spec: TableSpec) -> dict[str, Any]:
+    return {"dagster/column_schema": column_schema(spec)}
 
 
 def table_metadata(frame: pd.DataFrame | pa.Table, path: str, **extra: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the asset graph type is not exported by dagster's public AP
         BaseAssetGraph as AssetGraph,
     )
 
-from koryu_pipeline.watch import (
+from koryu_pipeline.defs.fingerprints import (
     code_digest,
     fingerprints,
     marts_input_digest,

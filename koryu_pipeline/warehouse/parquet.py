@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.warehouse.frames import to_table
+from koryu_pipeline.warehouse.tables import WAVE_TABLES, file_schema, partition_schema
+
 PART_FILE = "part-0.parquet"
-
-
-def to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """A pandas frame as an Arrow table of exactly `schema` (column order, types), with no
-    pandas metadata, so the bytes depend on the data alone."""
-    missing = [f.name for f in schema if f.name not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks columns {missing}")
-    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
-    return table.replace_schema_metadata(None)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -75,9 +70,6 @@ def write_parquet(path: Path, frame: pd.DataFrame, schema: pa.Schema) -> bool:
     return write_atomic(path, parquet_bytes(to_table(frame, schema)))
 
 
-PARTITION_COLUMNS = ("instrument", "wave")
-
-
 def partition_path(root: Path, table: str, instrument: str, wave: str) -> Path:
     return Path(root) / table / f"instrument={instrument}" / f"wave={wave}" / PART_FILE
 
@@ -85,12 +77,6 @@ def partition_path(root: Path, table: str, instrument: str, wave: str) -> Path:
 def table_path(root: Path, table: str) -> Path:
     """An unpartitioned table: `<root>/<table>/part-0.parquet`."""
     return Path(root) / table / PART_FILE
-
-
-def file_schema(schema: pa.Schema) -> pa.Schema:
-    """A partitioned table's schema as stored in its files: the partition columns live in
-    the path only (as Spark and pyarrow write them), or hive readers refuse the dataset."""
-    return pa.schema([f for f in schema if f.name not in PARTITION_COLUMNS])
 
 
 def write_partition(
@@ -129,3 +115,23 @@ def read_partitions(root: Path, table: str, schema: pa.Schema) -> pd.DataFrame:
     if not frames:
         return schema.empty_table().to_pandas()
     return pd.concat(frames, ignore_index=True)
+
+
+def write_wave(
+    codebook: Codebook,
+    root: Path,
+    wave: str,
+    frames: Mapping[tuple[str, str], pd.DataFrame],
+    tables: Iterable[str] = WAVE_TABLES,
+) -> dict[str, list[str]]:
+    """Write one wave's partitions of `tables` from `frames` ((instrument, table) -> frame).
+    Returns table -> partitions rewritten (unchanged bytes are not rewritten)."""
+    wanted = tuple(tables)
+    changed: dict[str, list[str]] = {t: [] for t in wanted}
+    for (instrument, table), frame in sorted(frames.items()):
+        if table not in wanted:
+            continue
+        schema = partition_schema(codebook, table, instrument, wave)
+        if write_partition(root, table, instrument, wave, frame, schema):
+            changed[table].append(f"instrument={instrument}/wave={wave}")
+    return changed

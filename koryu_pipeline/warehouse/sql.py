@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
-from koryu_pipeline.warehouse.parquet import to_table
+from koryu_pipeline.warehouse.frames import to_table
 
 INSERT_CHUNK = 5_000
 
@@ -102,17 +102,6 @@ def replace_tables(
             conn.execute(table.insert(), chunk)
         written[table.name] = len(rows)
     return written
-
-
-def publish(url: str, tables: Mapping[str, tuple[pd.DataFrame, pa.Schema]]) -> dict[str, int]:
-    """Replace each table in `tables` (key -> (frame, schema)) at `url`, all in one
-    transaction. Returns SQL table name -> rows written."""
-    engine = engine_for(url)
-    try:
-        with engine.begin() as conn:
-            return replace_tables(conn, tables)
-    finally:
-        engine.dispose()
 
 
 def read_table(url: str, key: str) -> pd.DataFrame:

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
-from koryu_pipeline.definitions import defs
+from koryu_pipeline.codebook import Codebook, get_codebook, load_codebook
+from koryu_pipeline.defs import build_assets, build_defs
 from koryu_pipeline.defs.automation import nightly, raw_exports
 from koryu_pipeline.defs.partitions import WAVES
-from koryu_pipeline.defs.resources import KoryuPaths
+from koryu_pipeline.settings import Settings
 from koryu_pipeline_tests.exports import (
     base_hires,
     base_ministry,
@@ -28,19 +30,28 @@ def instance():
         yield inst
 
 
-def _paths(tmp_path: Path) -> KoryuPaths:
-    return KoryuPaths(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "wh"))
+def _paths(tmp_path: Path) -> Settings:
+    return Settings(raw_dir=str(tmp_path / "raw"), warehouse_dir=str(tmp_path / "wh"))
 
 
-def _tick(instance: dg.DagsterInstance, paths: KoryuPaths, cursor: str | None):
-    ctx = dg.build_sensor_context(
-        instance=instance, cursor=cursor, definitions=defs, resources={"paths": paths}
-    )
-    return raw_exports(ctx)
+# The code location, built in-process once (as a code server builds it once); each test
+# passes its own settings to the contexts it builds.
+DEFS = build_defs(get_codebook(), Settings())
+
+
+def _tick(instance: dg.DagsterInstance, paths: Settings, cursor: str | None):
+    # as a context manager, so the context's resources (and instance state) are released
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        repository_def=DEFS.get_repository_def(),
+        resources={"settings": paths},
+    ) as ctx:
+        return raw_exports(ctx)
 
 
 def test_schedule_is_0200_tokyo() -> None:
-    sched = defs.resolve_schedule_def("nightly")
+    sched = DEFS.resolve_schedule_def("nightly")
     assert sched.cron_schedule == "0 2 * * *"
     assert sched.execution_timezone == "Asia/Tokyo"
 
@@ -52,12 +63,12 @@ def test_schedule_requests_every_wave_whole_graph_last(tmp_path: Path, instance)
     ctx = dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=datetime(2024, 1, 5, 2, 0, tzinfo=ZoneInfo("Asia/Tokyo")),
-        resources={"paths": paths},
-        repository_def=defs.get_repository_def(),
+        resources={"settings": paths},
+        repository_def=DEFS.get_repository_def(),
     )
     requests = nightly(ctx)
     assert [r.partition_key for r in requests] == ["2023", "2024"]
-    graph = defs.resolve_asset_graph()
+    graph = DEFS.resolve_asset_graph()
     executable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
     assert set(requests[-1].asset_selection) == executable
     assert all(graph.get(k).partitions_def is not None for k in requests[0].asset_selection)
@@ -68,8 +79,8 @@ def test_schedule_requests_every_wave_whole_graph_last(tmp_path: Path, instance)
 def test_schedule_skips_without_exports(tmp_path: Path, instance) -> None:
     ctx = dg.build_schedule_context(
         instance=instance,
-        resources={"paths": _paths(tmp_path)},
-        repository_def=defs.get_repository_def(),
+        resources={"settings": _paths(tmp_path)},
+        repository_def=DEFS.get_repository_def(),
     )
     assert isinstance(nightly(ctx), dg.SkipReason)
 
@@ -101,33 +112,37 @@ def test_sensor_adds_wave_and_runs_only_changed_wave(tmp_path: Path, instance) -
     assert changed.dynamic_partitions_requests == []
 
 
-def _schedule_tick(instance: dg.DagsterInstance, paths: KoryuPaths, day: int):
-    ctx = dg.build_schedule_context(
+def _schedule_tick(instance: dg.DagsterInstance, paths: Settings, day: int):
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=datetime(2024, 12, day, 2, 0, tzinfo=ZoneInfo("Asia/Tokyo")),
-        resources={"paths": paths},
-        repository_def=defs.get_repository_def(),
-    )
-    return nightly(ctx)
+        resources={"settings": paths},
+        repository_def=DEFS.get_repository_def(),
+    ) as ctx:
+        return nightly(ctx)
 
 
-def _execute(instance: dg.DagsterInstance, paths: KoryuPaths, request: dg.RunRequest) -> None:
-    from koryu_pipeline.defs.facts_assets import ingest_wave_asset, raw_specs
-    from koryu_pipeline.defs.marts_assets import build_marts_asset
-
-    result = dg.materialize(
-        [*raw_specs(), ingest_wave_asset, build_marts_asset],
-        instance=instance,
-        resources={"paths": paths},
-        partition_key=request.partition_key,
-        selection=request.asset_selection,
-    )
+def _execute(
+    instance: dg.DagsterInstance, paths: Settings, codebook: Codebook, request: dg.RunRequest
+) -> None:
+    # A schedule context opens its own copy of the instance and leaves that copy's state
+    # storage current after it is gone; the run uses the test's instance, as a daemon does.
+    with set_defs_state_storage(instance.defs_state_storage):
+        result = dg.materialize(
+            build_assets(codebook),
+            instance=instance,
+            resources={"settings": paths},
+            partition_key=request.partition_key,
+            selection=request.asset_selection,
+        )
     assert result.success
 
 
 def test_nightly_runs_only_what_changed(tmp_path: Path, instance, monkeypatch) -> None:
-    monkeypatch.setenv("KORYU_CODEBOOK_DIR", str(forms_2024(tmp_path)))
-    paths = KoryuPaths(
+    forms = forms_2024(tmp_path)
+    monkeypatch.setenv("KORYU_CODEBOOK_DIR", str(forms))  # part of the code digest the plan keys on
+    codebook = load_codebook(forms)
+    paths = Settings(
         raw_dir=str(tmp_path / "raw"),
         warehouse_dir=str(tmp_path / "wh"),
         sql_url=f"sqlite:///{tmp_path / 'copy.sqlite'}",
@@ -139,7 +154,7 @@ def test_nightly_runs_only_what_changed(tmp_path: Path, instance, monkeypatch) -
     first = _schedule_tick(instance, paths, 1)
     assert [r.partition_key for r in first] == ["2023", "2024"]
     for request in first:
-        _execute(instance, paths, request)
+        _execute(instance, paths, codebook, request)
 
     # the next night, nothing changed: no run at all
     assert isinstance(_schedule_tick(instance, paths, 2), dg.SkipReason)
@@ -150,6 +165,6 @@ def test_nightly_runs_only_what_changed(tmp_path: Path, instance, monkeypatch) -
     )
     third = _schedule_tick(instance, paths, 3)
     assert [r.partition_key for r in third] == ["2024"]
-    graph = defs.resolve_asset_graph()
+    graph = DEFS.resolve_asset_graph()
     executable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
     assert set(third[0].asset_selection) == executable

@@ -17,7 +17,7 @@ def _plan(stale: list[str], marts: bool) -> RunPlan:
 
 
 def test_batches() -> None:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     everything, facts_only = asset_selections(graph)
     marts_only = [k for k in everything if k not in facts_only]
     assert facts_only and marts_only

@@ -97,7 +97,7 @@ def test_webserver_serves_the_whole_lineage(tmp_path: Path) -> None:
         proc.wait(timeout=30)
 
     served = {"/".join(n["assetKey"]["path"]): n for n in nodes}
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     expected = {k.to_user_string(): k for k in graph.get_all_asset_keys()}
     assert set(served) == set(expected)
     for name, key in expected.items():

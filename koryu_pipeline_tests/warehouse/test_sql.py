@@ -13,8 +13,25 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
 from koryu_pipeline.warehouse import sql
-from koryu_pipeline.warehouse.sql import publish, read_table, sql_table, sql_table_name
+from koryu_pipeline.warehouse.sql import (
+    engine_for,
+    read_table,
+    replace_tables,
+    sql_table,
+    sql_table_name,
+)
 from koryu_pipeline_tests.marts_fixtures import calibrated_marts
+
+
+def publish(url: str, tables) -> dict[str, int]:
+    """Replace `tables` at `url` in one transaction, as the SQL copy does."""
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            return replace_tables(conn, tables)
+    finally:
+        engine.dispose()
+
 
 SCHEMA = pa.schema(
     [

@@ -1,0 +1,77 @@
+"""What changed under the raw folder: content fingerprints of the export files, so the
+sensor reacts to new or changed exports (not to the wall clock or a touched mtime)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from koryu_pipeline.codebook import extra_form_dirs
+from koryu_pipeline.ingest.readers import discover, export_files
+
+
+def fingerprints(raw_dir: Path, instruments: tuple[str, ...] | None = None) -> dict[str, str]:
+    """'<instrument>/<wave>/<file>' -> sha256 of its bytes, for every export file."""
+    out: dict[str, str] = {}
+    for wave, found in discover(raw_dir).items():
+        for instrument in found:
+            if instruments is not None and instrument not in instruments:
+                continue
+            for path in export_files(raw_dir, instrument, wave):
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out[path.relative_to(raw_dir).as_posix()] = digest
+    return dict(sorted(out.items()))
+
+
+def wave_of(key: str) -> str:
+    return key.split("/")[1]
+
+
+def changed_waves(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Waves with a file added, changed or removed."""
+    keys = set(before) | set(after)
+    return sorted({wave_of(k) for k in keys if before.get(k) != after.get(k)})
+
+
+def wave_digest(prints: dict[str, str], wave: str) -> str:
+    """One digest of a wave's files: the run key, so the same content never reruns."""
+    mine = {k: v for k, v in prints.items() if wave_of(k) == wave}
+    return hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_cursor(cursor: str | None) -> dict[str, str]:
+    return json.loads(cursor) if cursor else {}
+
+
+def dump_cursor(prints: dict[str, str]) -> str:
+    return json.dumps(prints, sort_keys=True, separators=(",", ":"))
+
+
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def code_digest() -> str:
+    """The pipeline's code and codebook: a change to either invalidates every output."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(PACKAGE).as_posix().encode())
+            h.update(path.read_bytes())
+    for folder in extra_form_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def wave_input_digest(prints: dict[str, str], wave: str, code: str, warehouse: Path) -> str:
+    """What a wave's facts are computed from: its files' contents, the code, and where
+    they are written (a new warehouse folder starts empty)."""
+    payload = [wave_digest(prints, wave), code, str(Path(warehouse).resolve())]
+    return hashlib.sha256("|".join(payload).encode()).hexdigest()[:16]
+
+
+def marts_input_digest(wave_digests: dict[str, str], sql_url: str) -> str:
+    payload = json.dumps({"waves": wave_digests, "sql": sql_url}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

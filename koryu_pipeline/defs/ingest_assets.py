@@ -1,0 +1,150 @@
+"""Raw exports (external, partitioned by wave) -> staging, facts and quarantine, in one step.
+
+One multi_asset reads, validates (pandera) and normalises every export of a wave, so a wave
+costs one process start however many tables it writes; its checks run in the same step.
+The tables, their lineage and their checks are the registry's (warehouse/tables.py).
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+from dagster import AssetExecutionContext
+
+from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
+from koryu_pipeline.defs.metadata import definition_metadata, table_metadata
+from koryu_pipeline.defs.partitions import WAVES
+from koryu_pipeline.defs.plan import DIGEST, input_digests
+from koryu_pipeline.ingest.checks import FACT_CHECKS
+from koryu_pipeline.ingest.wave import ingest_wave
+from koryu_pipeline.settings import Settings
+from koryu_pipeline.warehouse.parquet import PART_FILE, read_partition, write_wave
+from koryu_pipeline.warehouse.tables import (
+    FILES,
+    RAW,
+    REJECTIONS,
+    STAGING_TABLES,
+    TableSpec,
+    partition_schema,
+    table_registry,
+    wave_tables,
+)
+
+OWNERS = ["team:koryu-data"]
+EXPORT_KINDS = {"msforms_xlsx": {"excel", "msforms"}, "googleforms_csv": {"csv", "googleforms"}}
+
+
+def raw_specs(codebook: Codebook) -> list[dg.AssetSpec]:
+    """The exports dropped under <raw>/<instrument>/<wave>/: produced outside Dagster."""
+    specs = []
+    for instrument in codebook.instruments:
+        latest = [f for f in codebook.forms if f.instrument == instrument][-1]
+        specs.append(
+            dg.AssetSpec(
+                key=asset_key(RAW.format(instrument=instrument)),
+                description=f"{latest.title}: the {latest.export} exports under "
+                f"<KORYU_RAW_DIR>/{instrument}/<wave>/ (personal columns are dropped on read).",
+                group_name="raw",
+                kinds=EXPORT_KINDS[latest.export],
+                owners=OWNERS,
+                partitions_def=WAVES,
+            )
+        )
+    return specs
+
+
+def table_spec(spec: TableSpec, **extra: object) -> dg.AssetSpec:
+    """A registry table as a Dagster asset spec (the marts step uses it too)."""
+    return dg.AssetSpec(
+        key=asset_key(spec.key),
+        description=spec.description,
+        group_name=spec.group,
+        kinds=set(spec.kinds),
+        owners=OWNERS,
+        deps=[asset_key(d) for d in spec.deps],
+        metadata=definition_metadata(spec),
+        skippable=True,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _on_disk(codebook: Codebook, settings: Settings, table: str, wave: str, instruments):
+    """What was written for `table` in this wave: the checks see the files, not the frames."""
+    frames = [
+        read_partition(
+            settings.warehouse, table, i, wave, partition_schema(codebook, table, i, wave)
+        )
+        for i in instruments
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
+    specs = wave_tables(table_registry(codebook))
+
+    @dg.multi_asset(
+        name="ingest_wave",
+        specs=[table_spec(s, partitions_def=WAVES) for s in specs],
+        check_specs=check_specs(specs),
+        partitions_def=WAVES,
+        can_subset=True,
+        description="Read every export of a wave, validate it with pandera, and normalise it "
+        "into the fact tables; bad rows and files go to the quarantine.",
+    )
+    def ingest_wave_asset(
+        context: AssetExecutionContext, settings: Settings
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        wave = context.partition_key
+        facts = ingest_wave(codebook, settings.raw, wave)
+        digest = input_digests(settings.raw, settings.warehouse, settings.sql)[0].get(wave, "")
+        selected = [s for s in specs if asset_key(s.key) in context.selected_asset_keys]
+        changed = write_wave(
+            codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
+        )
+
+        files = facts.table(FILES)
+        for row in files.itertuples(index=False):
+            context.log.info(
+                f"{row.source_file}: {row.rows} rows -> {row.accepted} accepted, "
+                f"{row.rejected} rejected{' (whole file)' if row.file_rejected else ''}"
+            )
+        rejections = facts.table(REJECTIONS)
+        rule_counts = (
+            rejections.groupby("rule").size().sort_index().to_dict() if not rejections.empty else {}
+        )
+        if rule_counts:
+            context.log.warning(f"wave {wave} rejections by rule: {rule_counts}")
+
+        tables: dict[str, pd.DataFrame] = {}
+        for spec in specs:
+            frame = facts.table(spec.key)
+            tables[spec.key] = (
+                frame if len(frame.columns) else spec.schema.empty_table().to_pandas()
+            )
+        for spec in selected:
+            extra: dict[str, object] = {
+                DIGEST: digest,
+                "partitions_rewritten": len(changed[spec.key]),
+                "instruments": ", ".join(facts.instruments()),
+            }
+            if spec.key == FILES:
+                extra["per_file"] = dg.MetadataValue.json(files.to_dict(orient="records"))
+            if spec.key == REJECTIONS:
+                extra["rejections_by_rule"] = dg.MetadataValue.json(rule_counts)
+            yield dg.MaterializeResult(
+                asset_key=asset_key(spec.key),
+                metadata=table_metadata(
+                    tables[spec.key],
+                    str(settings.warehouse / spec.key / f"instrument=*/wave={wave}" / PART_FILE),
+                    **extra,
+                ),
+            )
+            written = _on_disk(codebook, settings, spec.key, wave, facts.instruments())
+            if written is not None and spec.key not in STAGING_TABLES:
+                tables[spec.key] = written
+        yield from check_results(
+            codebook, specs, tables, FACT_CHECKS, context.selected_asset_check_keys
+        )
+
+    return ingest_wave_asset

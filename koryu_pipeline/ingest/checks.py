@@ -1,0 +1,147 @@
+"""The fact tables' checks, as plain functions returning a CheckOutcome. Which table has
+which check is the registry's to say (warehouse/tables.py); the Dagster layer only maps the
+outcomes to asset check results.
+
+- `pandera_schema`: the table against its pandera schema, generated from the registry (the
+  required columns, the unique key) plus the codebook's option codes for facts/answers;
+- `row_conservation`: accepted + rejected = rows for every file, and the accepted are the
+  respondents;
+- `no_personal_data`: no personal column and no e-mail address in any table of the wave.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.warehouse.tables import (
+    ANSWERS,
+    FILES,
+    RESPONDENTS,
+    CheckFn,
+    CheckOutcome,
+    Tables,
+    TableSpec,
+    table_registry,
+)
+
+PERSONAL_HEADERS = ("メール", "名前")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def _option_codes_check(codebook: Codebook) -> pa.Check:
+    valid = {
+        (f.instrument, f.wave, e.id, o.code, o.label)
+        for f in codebook.forms
+        for e in f.questions
+        for o in e.options
+    }
+
+    def codes_match_labels(df: pd.DataFrame) -> pd.Series:
+        keys = zip(
+            df["instrument"],
+            df["wave"],
+            df["question_id"],
+            df["option_code"],
+            df["option_label"],
+            strict=True,
+        )
+        return pd.Series([k in valid for k in keys], index=df.index)
+
+    return pa.Check(codes_match_labels, name="option_code_matches_codebook")
+
+
+@cache
+def fact_schema(codebook: Codebook, table: str) -> pa.DataFrameSchema:
+    """A fact table's pandera schema, from its registry entry."""
+    spec: TableSpec = table_registry(codebook)[table]
+    required = set(spec.required)
+    columns = {
+        c.name: pa.Column(None, nullable=c.name not in required, required=True)
+        for c in spec.columns
+    }
+    checks: list[pa.Check] = []
+    if len(spec.unique) == 1:
+        columns[spec.unique[0]] = pa.Column(None, unique=True, nullable=False)
+    elif spec.unique:
+        keys = list(spec.unique)
+        checks.append(pa.Check(lambda df: ~df.duplicated(keys), name="one_row_per_key"))
+    if table == ANSWERS:
+        checks.append(_option_codes_check(codebook))
+    if table == FILES:
+        checks.append(
+            pa.Check(
+                lambda df: df["accepted"] + df["rejected"] == df["rows"], name="row_conservation"
+            )
+        )
+    return pa.DataFrameSchema(columns, checks=checks, name=table, strict=True)
+
+
+def pandera_schema(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
+    frame = tables[table]
+    try:
+        fact_schema(codebook, table).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        return CheckOutcome(
+            False,
+            {"failures": len(cases), "first_failures": f"```\n{cases.head(10)}\n```"},
+        )
+    return CheckOutcome(True, {"rows": len(frame)})
+
+
+def row_conservation(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
+    files = tables[FILES]
+    accepted = int(files["accepted"].sum()) if not files.empty else 0
+    respondents = len(tables[RESPONDENTS])
+    bad = files[files["accepted"] + files["rejected"] != files["rows"]] if len(files) else files
+    return CheckOutcome(
+        bool(bad.empty and accepted == respondents),
+        {
+            "files": len(files),
+            "rows": int(files["rows"].sum()) if len(files) else 0,
+            "accepted": accepted,
+            "facts/respondents rows": respondents,
+            "unbalanced_files": ", ".join(bad["source_file"]) if len(bad) else "",
+        },
+    )
+
+
+def no_personal_data(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
+    found = {t: cols for t, frame in tables.items() if (cols := personal_data_found(frame))}
+    return CheckOutcome(not found, {"columns_with_personal_data": found})
+
+
+FACT_CHECKS: dict[str, CheckFn] = {
+    "pandera_schema": pandera_schema,
+    "row_conservation": row_conservation,
+    "no_personal_data": no_personal_data,
+}
+
+
+def _texts(values: pd.Series) -> str:
+    """Every distinct text of a column (list cells flattened), one per line."""
+    seen: set[str] = set()
+    for v in values.dropna().unique() if values.dtype != object else values.dropna():
+        if isinstance(v, tuple | list) or hasattr(v, "tolist"):
+            seen.update(str(x) for x in (v.tolist() if hasattr(v, "tolist") else v))
+        else:
+            seen.add(str(v))
+    return "\n".join(seen)
+
+
+def personal_data_found(frame: pd.DataFrame) -> list[str]:
+    """Columns that carry personal data: a personal header, or an e-mail address in a
+    cell. Empty when clean. One regex pass over each text column's distinct values."""
+    found = [c for c in frame.columns if any(h in str(c) for h in PERSONAL_HEADERS)]
+    for c in frame.columns:
+        col = frame[c]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+            continue  # numbers, booleans and timestamps cannot hold an address
+        if EMAIL.search(_texts(col)):
+            found.append(c)
+    return found

@@ -1,0 +1,219 @@
+"""One wave end to end up to the facts, written to a warehouse folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from koryu_pipeline.codebook import get_codebook
+from koryu_pipeline.ingest.wave import WaveFacts, ingest_wave
+from koryu_pipeline.warehouse.parquet import write_wave
+from koryu_pipeline.warehouse.tables import WAVE_TABLES
+from koryu_pipeline_tests.exports import (
+    base_hires,
+    base_ministry,
+    write_google_csv,
+    write_msforms_xlsx,
+)
+
+WRITTEN = WAVE_TABLES
+
+
+def write_wave_facts(cb, warehouse: Path, facts: WaveFacts) -> dict[str, list[str]]:
+    return write_wave(cb, warehouse, facts.wave, facts.tables)
+
+
+EMAILS = ("taro.yamada0@example.go.jp", "taro.yamada1@example.go.jp", "hanako@example.org")
+NAMES = ("山田 太郎0", "山田 太郎1", "佐藤 花子")
+PERSONAL = (*EMAILS, *NAMES, "example.go.jp", "example.org", "山田", "佐藤", "メール", "名前")
+
+
+def make_raw(raw: Path) -> Path:
+    m = raw / "ministry" / "2023"
+    write_msforms_xlsx(
+        m / "1_partial.xlsx",
+        [base_ministry(org_name="A省"), base_ministry(org_name="B省", q07="xx")],
+    )
+    write_msforms_xlsx(
+        m / "2_final.xlsx",
+        [
+            base_ministry(org_name="A省"),
+            base_ministry(org_name="B省", q07="xx"),
+            base_ministry(
+                org_name="C省",
+                s_dispatch="はい",
+                q01_1="よく当てはまる",
+                q06=["年齢"],
+                メール=EMAILS[2],
+                名前=NAMES[2],
+            ),
+            base_ministry(org_name="A省", q08_age="40代"),  # resubmitted
+        ],
+    )
+    (m / "3_broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    h = raw / "hires" / "2023"
+    write_google_csv(h / "a.csv", [base_hires(), base_hires(support_wishes=["特になし", "その他"])])
+    write_google_csv(h / "b.csv", [base_hires(age_band="40代")], encoding="cp932", sep=";")
+    return raw
+
+
+def parquet_files(warehouse: Path) -> list[Path]:
+    return sorted(warehouse.rglob("*.parquet"))
+
+
+def snapshot(warehouse: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(warehouse).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in parquet_files(warehouse)
+    }
+
+
+@pytest.fixture
+def written(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    warehouse = tmp_path / "warehouse"
+    cb = get_codebook()
+    changed = write_wave_facts(cb, warehouse, ingest_wave(cb, raw, "2023"))
+    return raw, warehouse, changed
+
+
+def test_first_write_writes_every_table(written):
+    _, warehouse, changed = written
+    assert sorted(changed) == sorted(WRITTEN)
+    for table in WRITTEN:
+        assert changed[table] == ["instrument=hires/wave=2023", "instrument=ministry/wave=2023"]
+    names = [p.relative_to(warehouse).as_posix() for p in parquet_files(warehouse)]
+    assert "facts/respondents/instrument=ministry/wave=2023/part-0.parquet" in names
+    assert len(names) == 2 * len(WRITTEN)
+    assert not list(warehouse.rglob("*.tmp"))
+
+
+def test_second_write_is_byte_identical_and_rewrites_nothing(written, tmp_path):
+    raw, warehouse, _ = written
+    before = snapshot(warehouse)
+    cb = get_codebook()
+    changed = write_wave_facts(cb, warehouse, ingest_wave(cb, raw, "2023"))
+    assert changed == {t: [] for t in WRITTEN}
+    assert snapshot(warehouse) == before  # same bytes, files untouched (mtimes)
+    # a fresh warehouse from the same input: the same bytes
+    other = tmp_path / "other"
+    write_wave_facts(cb, other, ingest_wave(cb, raw, "2023"))
+    assert {k: v[0] for k, v in snapshot(other).items()} == {k: v[0] for k, v in before.items()}
+
+
+def test_changed_emails_change_no_file(written, tmp_path):
+    _, warehouse, _ = written
+    before = snapshot(warehouse)
+    raw2 = tmp_path / "raw2"
+    make_raw(raw2)
+    # the same responses with other e-mails and names
+    write_msforms_xlsx(
+        raw2 / "ministry" / "2023" / "2_final.xlsx",
+        [
+            base_ministry(org_name="A省", メール="a@x.example", 名前="甲"),
+            base_ministry(org_name="B省", q07="xx", メール="b@x.example", 名前="乙"),
+            base_ministry(
+                org_name="C省", s_dispatch="はい", q01_1="よく当てはまる", q06=["年齢"], メール=None
+            ),
+            base_ministry(org_name="A省", q08_age="40代", 名前=None),
+        ],
+    )
+    cb = get_codebook()
+    changed = write_wave_facts(cb, warehouse, ingest_wave(cb, raw2, "2023"))
+    assert changed == {t: [] for t in WRITTEN}
+    assert snapshot(warehouse) == before
+
+
+def test_no_personal_data_anywhere_in_the_warehouse(written):
+    _, warehouse, _ = written
+    files = parquet_files(warehouse)
+    assert files
+    for path in files:
+        table = pq.read_table(path)
+        for name in table.column_names:
+            assert not any(p in name for p in PERSONAL), (path, name)
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                continue
+            for value in column.to_pylist():
+                if value is None:
+                    continue
+                assert not any(p in value for p in PERSONAL), (path, name, value)
+                assert "@" not in value, (path, name, value)
+        raw_bytes = path.read_bytes()
+        for p in PERSONAL:
+            assert p.encode() not in raw_bytes
+
+
+def test_what_was_written(written):
+    _, warehouse, _ = written
+    base = warehouse / "quarantine"
+    files = pq.read_table(base / "files" / "instrument=ministry" / "wave=2023").to_pylist()
+    counts = {f["source_file"]: (f["rows"], f["accepted"], f["rejected"]) for f in files}
+    assert counts == {
+        "ministry/2023/1_partial.xlsx": (2, 0, 2),  # both repeated in the final export
+        "ministry/2023/2_final.xlsx": (4, 2, 2),  # B省 unknown option; A省 superseded
+        "ministry/2023/3_broken.xlsx": (0, 0, 0),
+    }
+    for rows, accepted, rejected in counts.values():
+        assert accepted + rejected == rows
+    rej = pq.read_table(base / "rejections" / "instrument=ministry" / "wave=2023").to_pylist()
+    assert [(r["source_file"], r["source_row"], r["rule"]) for r in rej] == [
+        ("ministry/2023/1_partial.xlsx", 2, "duplicate"),
+        ("ministry/2023/1_partial.xlsx", 3, "duplicate"),
+        ("ministry/2023/1_partial.xlsx", 3, "unknown_option"),  # both copies break it
+        ("ministry/2023/2_final.xlsx", 2, "superseded"),
+        ("ministry/2023/2_final.xlsx", 3, "unknown_option"),
+        ("ministry/2023/3_broken.xlsx", None, "unreadable_file"),
+    ]
+    resp = pq.read_table(warehouse / "facts" / "respondents" / "instrument=ministry").to_pylist()
+    assert sorted((r["org_name"], r["source_row"]) for r in resp) == [("A省", 5), ("C省", 4)]
+    hires = pq.read_table(warehouse / "facts" / "respondents" / "instrument=hires").to_pylist()
+    assert len(hires) == 2  # the 特になし + その他 response is rejected (unknown option)
+    schema = pq.read_schema(
+        warehouse / "facts" / "respondents" / "instrument=ministry" / "wave=2023" / "part-0.parquet"
+    )
+    assert schema.field("submitted_at").type == pa.timestamp("us", tz="UTC")
+    answers = pq.read_schema(
+        warehouse / "facts" / "answers" / "instrument=ministry" / "wave=2023" / "part-0.parquet"
+    )
+    assert answers.field("option_code").type == pa.int16()
+
+
+def test_rows_are_conserved_for_every_raw_file(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    facts = ingest_wave(get_codebook(), raw, "2023")
+    files = facts.table("quarantine/files")
+    raw_files = sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*.*"))
+    assert sorted(files["source_file"]) == raw_files
+    respondents = facts.table("facts/respondents")
+    rejections = facts.table("quarantine/rejections")
+    for f in files.itertuples():
+        assert f.accepted + f.rejected == f.rows, f.source_file
+        assert f.accepted == (respondents["source_file"] == f.source_file).sum()
+        mine = rejections[rejections["source_file"] == f.source_file]
+        if f.file_rejected:
+            assert len(mine) == 1 and f.accepted == 0
+        else:
+            assert mine["source_row"].nunique() == f.rejected
+    assert files["rows"].sum() == 2 + 4 + 0 + 2 + 1
+
+
+def test_a_wave_without_a_form_is_quarantined_whole(tmp_path):
+    raw = tmp_path / "raw"
+    write_msforms_xlsx(raw / "ministry" / "2031" / "x.xlsx", [base_ministry(), base_ministry()])
+    facts = ingest_wave(get_codebook(), raw, "2031")
+    assert facts.instruments() == ["ministry"]
+    rej = facts.table("quarantine/rejections")
+    assert rej[["source_file", "rule"]].values.tolist() == [["ministry/2031/x.xlsx", "no_form"]]
+    files = facts.table("quarantine/files")
+    assert files[["rows", "accepted", "rejected"]].values.tolist() == [[2, 0, 2]]
+    assert facts.table("facts/answers").empty
+
+
+def test_a_wave_with_no_exports(tmp_path):
+    facts = ingest_wave(get_codebook(), tmp_path / "raw", "2023")
+    assert facts.instruments() == [] and facts.tables == {}

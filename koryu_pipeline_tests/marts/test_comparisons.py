@@ -1,0 +1,118 @@
+"""Comparisons: support_gap (crosswalk), dispatch_vs_hiring (mirrors), waves."""
+
+from pathlib import Path
+
+import pytest
+
+from koryu_pipeline.codebook import get_codebook, load_codebook
+from koryu_pipeline.marts import comparisons as compare
+from koryu_pipeline.marts.intervals import newcombe
+from koryu_pipeline.marts.questions import question_results, question_tables
+from koryu_pipeline.warehouse import tables
+from koryu_pipeline_tests.marts_fixtures import (
+    PROACTIVE,
+    SMALL_MINISTRY,
+    calibrated_marts,
+    concat_facts,
+    make_facts,
+)
+
+
+def test_support_gap() -> None:
+    gap = calibrated_marts()[tables.SUPPORT_GAP][0]
+    assert list(gap.columns) == tables.SUPPORT_GAP_SCHEMA.names
+    assert len(gap) == 11  # the crosswalk's pairs; 特になし has no counterpart
+    assert "特になし" not in set(gap["hires_option_label"])
+    culture = gap.loc[gap["hires_option_code"] == 1].iloc[0]
+    assert culture["ministry_option_label"] == "府省特有の文化やルールに関する説明"
+    assert (culture["hires_n"], culture["hires_base_n"]) == (330, 552)
+    assert (culture["ministry_n"], culture["ministry_base_n"]) == (22, 34)
+    assert culture["hires_pct"] == pytest.approx(100 * 330 / 552)
+    assert culture["ministry_pct"] == pytest.approx(100 * 22 / 34)
+    d, lo, hi = newcombe(330, 552, 22, 34)
+    assert culture["gap_pct_points"] == pytest.approx(100 * float(d))
+    assert culture["gap_ci_low"] == pytest.approx(100 * float(lo))
+    assert culture["gap_ci_high"] == pytest.approx(100 * float(hi))
+    assert culture["gap_ci_low"] < culture["gap_pct_points"] < culture["gap_ci_high"]
+    ranks = gap.set_index("hires_option_code")["hires_rank"]
+    # n: 330, 185, 172, 166, 160, ... -> codes 1, 2, 4, 8, 7
+    assert [ranks[c] for c in (1, 2, 4, 8, 7)] == [1, 2, 3, 4, 5]
+    assert gap["wave"].unique().tolist() == ["2023"]
+
+
+def test_dispatch_vs_hiring() -> None:
+    table = calibrated_marts()[tables.DISPATCH_VS_HIRING][0]
+    assert list(table.columns) == tables.DISPATCH_VS_HIRING_SCHEMA.names
+    pairs = table.groupby("dispatch_question_id")["label"].apply(list).to_dict()
+    assert pairs == {
+        "q01": ["民間との相互理解の促進を図るため"],
+        "q02": ["民間との相互理解の促進につながった"],
+        "q04": ["十分な成果を得られなかったケースはない", "分からない、効果未検証等"],
+        "q07": ["どちらともいえない"],  # the other two labels differ (派遣 / 採用)
+        "q08_age": ["20代", "30代", "40代", "50代以上"],
+    }
+    likert = table.loc[table["dispatch_question_id"] == "q01"].iloc[0]
+    assert likert["measure"] == "positive_pct"
+    assert (likert["dispatch_item_id"], likert["hiring_item_id"]) == ("q01_1", "q09_3")
+    assert (likert["dispatch_n"], likert["dispatch_base_n"]) == (15, 16)
+    assert (likert["hiring_n"], likert["hiring_base_n"]) == (30, 34)
+    d, lo, hi = newcombe(15, 16, 30, 34)
+    assert likert["diff_pct_points"] == pytest.approx(100 * float(d))
+    assert (likert["diff_ci_low"], likert["diff_ci_high"]) == pytest.approx(
+        (100 * float(lo), 100 * float(hi))
+    )
+    age = table.loc[(table["dispatch_question_id"] == "q08_age") & (table["label"] == "30代")]
+    row = age.iloc[0]
+    assert row["measure"] == "pct"
+    assert (row["dispatch_n"], row["dispatch_base_n"], row["hiring_n"]) == (24, 49, 22)
+    assert row["diff_pct_points"] == pytest.approx(100 * (24 - 22) / 49)
+
+
+def _two_wave_codebook(tmp_path: Path):
+    (tmp_path / "ministry_2024.yaml").write_text(
+        'extends: ministry_2023\nwave: "2024"\n', encoding="utf-8"
+    )
+    return load_codebook(tmp_path)
+
+
+def test_waves_single_wave_is_empty_with_schema() -> None:
+    table = calibrated_marts()[tables.WAVES][0]
+    assert table.empty and list(table.columns) == tables.WAVES_SCHEMA.names
+
+
+def test_waves_two_waves(tmp_path: Path) -> None:
+    cb = _two_wave_codebook(tmp_path)
+    later = [{**r, "q07": PROACTIVE} for r in SMALL_MINISTRY]  # everyone proactive in 2024
+    _, answers, exposures = concat_facts(
+        make_facts(cb, "ministry", "2023", SMALL_MINISTRY),
+        make_facts(cb, "ministry", "2024", later),
+    )
+    results = question_results(question_tables(cb, answers, exposures))
+    table = compare.waves(results)
+    assert list(table.columns) == tables.WAVES_SCHEMA.names
+    assert set(table["wave"]) == {"2024"} and set(table["previous_wave"]) == {"2023"}
+    # every 2024 cell has its 2023 counterpart
+    assert len(table) == (results["wave"] == "2024").sum()
+    q07 = table.loc[table["question_id"] == "q07"].set_index("option_code")
+    assert (q07.loc[1, "n"], q07.loc[1, "base_n"], q07.loc[1, "previous_n"]) == (5, 5, 2)
+    assert q07.loc[1, "pct"] == 100.0 and q07.loc[1, "previous_pct"] == pytest.approx(40.0)
+    _, lo, hi = newcombe(5, 5, 2, 5)
+    assert q07.loc[1, "diff_pct_points"] == pytest.approx(60.0)
+    assert (q07.loc[1, "diff_ci_low"], q07.loc[1, "diff_ci_high"]) == pytest.approx(
+        (100 * float(lo), 100 * float(hi))
+    )
+    assert q07.loc[2, "diff_pct_points"] == pytest.approx(-40.0)
+    # likert cells pair by item label too
+    q01 = table.loc[table["question_id"] == "q01"]
+    assert q01["item_label"].notna().all() and len(q01) == 30
+    # unchanged answers: no difference
+    assert (q01["diff_pct_points"].fillna(0) == 0).all()
+
+
+def test_comparisons_empty_without_data() -> None:
+    cb = get_codebook()
+    empty = question_results({})
+    built = compare.comparison_tables(cb, empty)
+    assert set(built) == {tables.SUPPORT_GAP, tables.DISPATCH_VS_HIRING, tables.WAVES}
+    for key, schema in tables.schemas(tables.table_registry(cb), built).items():
+        assert built[key].empty and list(built[key].columns) == schema.names
