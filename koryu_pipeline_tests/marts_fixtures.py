@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook, Entry, Form, normalise_text
-from koryu_pipeline.demo.generator import HIRES_COUNTS, MINISTRY_COUNTS
+from koryu_pipeline.demo.calibration import HIRES_COUNTS, MINISTRY_COUNTS
 from koryu_pipeline.facts import (
     ANSWERS_SCHEMA,
     EXPOSURES_SCHEMA,
