@@ -3,13 +3,14 @@ determinism, including that the committed `data/raw/` is what the demo writes no
 
 from __future__ import annotations
 
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from koryu_pipeline.demo.assembly import write_demo_exports
+from koryu_pipeline.demo.assembly import build_demo_exports, write_demo_exports
 from koryu_pipeline.demo.calibration import (
     EXPECTED_FILES,
     HIRES_CP932,
@@ -74,9 +75,26 @@ def test_regeneration_is_byte_identical(raw: Path, tmp_path: Path) -> None:
     assert sorted(p.relative_to(tmp_path).as_posix() for p in paths) == sorted(EXPECTED_FILES)
     for rel in EXPECTED_FILES:
         assert (tmp_path / rel).read_bytes() == (raw / rel).read_bytes(), rel
-    with zipfile.ZipFile(tmp_path / MINISTRY_FINAL) as z:
-        assert {i.date_time for i in z.infolist()} == {(2023, 12, 22, 0, 0, 0)}
-        assert b"2023-12-22T10:00:00Z" in z.read("docProps/core.xml")
+    assert build_demo_exports() == {rel: (raw / rel).read_bytes() for rel in EXPECTED_FILES}
+    # no wall clock in the workbooks: fixed zip entry times and document times
+    for rel, created in (
+        (MINISTRY_PARTIAL, b"2023-11-30T09:30:00Z"),
+        (MINISTRY_FINAL, b"2023-12-22T10:00:00Z"),
+    ):
+        with zipfile.ZipFile(tmp_path / rel) as z:
+            assert {i.date_time for i in z.infolist()} == {(2023, 12, 22, 0, 0, 0)}
+            assert created in z.read("docProps/core.xml")
+
+
+def test_unchanged_files_are_left_untouched(raw: Path, tmp_path: Path) -> None:
+    paths = write_demo_exports(tmp_path)
+    for p in paths:
+        os.utime(p, ns=(0, 0))  # a time no write can give
+    (tmp_path / HIRES_MAIN).write_bytes(b"edited by hand")
+    write_demo_exports(tmp_path)
+    assert [p for p in paths if p.stat().st_mtime_ns != 0] == [tmp_path / HIRES_MAIN]
+    assert (tmp_path / HIRES_MAIN).read_bytes() == (raw / HIRES_MAIN).read_bytes()
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_committed_raw_data_is_current(raw: Path) -> None:

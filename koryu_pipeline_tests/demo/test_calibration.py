@@ -1,6 +1,6 @@
 """The demo's calibration: the expected files, documented defects and variants, and the seed's
 headlines, checked on the exports as written and read independently of the pipeline (see
-`reading`)."""
+`reading`); one test then runs the pipeline's readers and validation on them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from koryu_pipeline.codebook import normalise_text
+import pandas as pd
+
+from koryu_pipeline.codebook import get_codebook, normalise_text
 from koryu_pipeline.demo.calibration import (
     EXPECTED_ACCEPTED,
     EXPECTED_DEFECTS,
@@ -18,7 +20,10 @@ from koryu_pipeline.demo.calibration import (
     HIRES_MAIN,
     MINISTRY_FINAL,
     MINISTRY_PARTIAL,
+    WAVE,
 )
+from koryu_pipeline.readers import export_files, read_export
+from koryu_pipeline.validation import validate_wave
 from koryu_pipeline_tests.demo.reading import (
     Row,
     accepted,
@@ -80,6 +85,25 @@ def test_defects_are_what_they_say(raw: Path) -> None:
             assert len(row[d.column]) == 4
     # the duplicates are exactly the partial export
     assert len(partial) == sum(d.rule == "duplicate" for d in EXPECTED_DEFECTS)
+
+
+def test_pipeline_rejects_exactly_the_documented_defects(raw: Path) -> None:
+    """The one test here that uses the pipeline: its readers and validation reject every
+    documented defect, at the row they report (`Defect.source_row`), and nothing else."""
+    cb = get_codebook()
+    found: dict[tuple[str, int, str], str | None] = {}
+    for instrument in ("ministry", "hires"):
+        parsed = [
+            read_export(p, raw, cb, instrument, WAVE) for p in export_files(raw, instrument, WAVE)
+        ]
+        rejections = validate_wave(cb.form(instrument, WAVE), parsed).rejections
+        for rec in rejections.itertuples():
+            column = None if pd.isna(rec.column) else rec.column
+            found[(rec.source_file, int(rec.source_row), rec.rule)] = column
+    assert set(found) == {(d.file, d.source_row, d.rule) for d in EXPECTED_DEFECTS}
+    for d in EXPECTED_DEFECTS:
+        if d.column is not None:  # a rule about one cell names its column
+            assert found[(d.file, d.source_row, d.rule)] == d.column, d
 
 
 def test_variant_cells_normalise_to_labels(raw: Path) -> None:
