@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from koryu_pipeline.demo.generator import write_demo_exports
+    from koryu_pipeline.demo.assembly import write_demo_exports
 
     raw = Path(args.raw_dir) if args.raw_dir else Settings.from_env().raw
     for path in write_demo_exports(raw):

@@ -1,23 +1,37 @@
-"""Write real export files for tests: Microsoft Forms .xlsx (openpyxl) and Google Forms .csv
-(UTF-8 with/without BOM, CP932). Rows are dicts keyed by codebook column id; a multi answer
-is a list of labels."""
+"""Write real export files for tests, with the demo's writers (`koryu_pipeline.demo.writers`):
+Microsoft Forms .xlsx and Google Forms .csv (UTF-8 with/without BOM, CP932). Rows are dicts
+keyed by codebook column id; a multi answer is a list of labels. A row may also set an
+export's own cells by header (ID, 開始時刻, 完了時刻, メール, 名前; タイムスタンプ)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
 
 from koryu_pipeline.codebook import Form, get_codebook
-from koryu_pipeline.ingest.readers.googleforms_csv import grid_header
+from koryu_pipeline.demo.writers import (
+    SHEET_SEP,
+    GoogleFormsRow,
+    Layout,
+    MsFormsRow,
+    download_timestamp,
+    googleforms_csv_text,
+    msforms_xlsx_bytes,
+    sheet_timestamp,
+    write_export,
+)
+from koryu_pipeline.ingest.readers.googleforms_csv import TIMESTAMP_HEADER
+from koryu_pipeline.ingest.readers.msforms_xlsx import (
+    ID_HEADER,
+    PERSONAL_HEADERS,
+    STARTED_HEADER,
+    SUBMITTED_HEADER,
+)
 
-MS_META = ["ID", "開始時刻", "完了時刻", "メール", "名前"]
+EXPORTED = datetime(2023, 12, 22, 10, 0)  # the workbooks' creation time: fixed, as in the demo
 
 
 def ministry_form() -> Form:
@@ -61,44 +75,6 @@ def base_hires(**over: object) -> dict[str, object]:
     return row
 
 
-def _cell(value: object, sep: str, trailing: bool) -> object:
-    if isinstance(value, list | tuple):
-        return "".join(f"{v}{sep}" for v in value) if trailing else sep.join(value)
-    return value
-
-
-def _column_order(
-    headers: list[str],
-    entry_of: list[str | None],
-    shuffle_seed: int | None,
-    entry_order: Sequence[str] | None,
-) -> list[int]:
-    """Indices of the columns in the order they are written.
-
-    `entry_order` moves whole entries (a likert entry's item columns stay together), as when
-    the form's questions are reordered; entries not named keep their place after the named
-    ones. `shuffle_seed` shuffles every column at random, except that columns with the same
-    header text keep their relative order (the only thing the export gives to tell them
-    apart)."""
-    order = list(range(len(headers)))
-    if entry_order is not None:
-        rank = {e: n for n, e in enumerate(entry_order)}
-        order.sort(
-            key=lambda i: (-1, i) if entry_of[i] is None else (rank.get(entry_of[i], len(rank)), i)
-        )
-    if shuffle_seed is not None:
-        random.Random(shuffle_seed).shuffle(order)
-        # put same-header columns back in their original relative order
-        slots: dict[str, list[int]] = {}
-        for pos, i in enumerate(order):
-            slots.setdefault(headers[i], []).append(pos)
-        for positions in slots.values():
-            idxs = sorted(order[p] for p in positions)
-            for p, i in zip(positions, idxs, strict=True):
-                order[p] = i
-    return order
-
-
 def write_msforms_xlsx(
     path: Path,
     rows: Iterable[dict[str, object] | None],
@@ -116,74 +92,73 @@ def write_msforms_xlsx(
 ) -> Path:
     """A Microsoft Forms export. `None` in `rows` writes a row with nothing in it;
     `header_map` rewrites header texts (original -> as written); `extra_columns` appends
-    columns the form does not define (header -> value in every row)."""
+    columns the form does not define (header -> value in every row). Unless a row sets them,
+    IDs count from `start_id`, submission times come from `submitted` (else a second apart)
+    and each respondent has their own fake name and e-mail address."""
     form = form or ministry_form()
-    headers = MS_META + [f.header + header_suffix for f in form.fields]
-    entry_of: list[str | None] = [None] * len(MS_META) + [f.entry.id for f in form.fields]
-    extras = dict(extra_columns or {})
-    headers += list(extras)
-    entry_of += [None] * len(extras)
-    order = _column_order(headers, entry_of, shuffle_seed, entry_order)
-    keep = [i for i in order if headers[i] not in drop_headers]
-    hmap = header_map or {}
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Sheet1"
-    ws.append([hmap.get(headers[i], headers[i]) for i in keep])
     times = list(submitted) if submitted is not None else None
+    email_header, name_header = PERSONAL_HEADERS
+    table: list[MsFormsRow | None] = []
     n = -1
     for row in rows:
         if row is None:
-            ws.append([])
+            table.append(None)
             continue
         n += 1
         done = times[n] if times else datetime(2023, 11, 20, 10, 0, n % 60)
-        values = [
-            row.get("ID", start_id + n),
-            row.get("開始時刻", done.replace(minute=0)),
-            row.get("完了時刻", done),
-            row.get("メール", f"taro.yamada{n}@example.go.jp"),
-            row.get("名前", f"山田 太郎{n}"),
-        ] + [_cell(row.get(f.column), ";", trailing_sep) for f in form.fields]
-        values += list(extras.values())
-        ws.append([values[i] for i in keep])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+        table.append(
+            MsFormsRow(
+                id=row.get(ID_HEADER, start_id + n),
+                started=row.get(STARTED_HEADER, done.replace(minute=0)),
+                submitted=row.get(SUBMITTED_HEADER, done),
+                email=row.get(email_header, f"taro.yamada{n}@example.go.jp"),
+                name=row.get(name_header, f"山田 太郎{n}"),
+                answers=row,  # the writer reads the form's columns only
+                trailing_sep=trailing_sep,
+            )
+        )
+    layout = Layout(
+        entry_order=entry_order,
+        shuffle_seed=shuffle_seed,
+        drop_headers=drop_headers,
+        header_suffix=header_suffix,
+        header_map=header_map or {},
+        extra_columns=extra_columns or {},
+    )
+    return write_export(path, msforms_xlsx_bytes(form, table, exported=EXPORTED, layout=layout))
+
+
+def _google_rows(rows: Iterable[dict[str, object]]) -> list[GoogleFormsRow]:
+    """Rows without a タイムスタンプ are stamped a second apart."""
+    out = []
+    for n, row in enumerate(rows):
+        stamp = row.get(TIMESTAMP_HEADER)
+        out.append(
+            GoogleFormsRow(datetime(2023, 11, 20, 15, 4, n % 60) if stamp is None else stamp, row)
+        )
+    return out
 
 
 def google_csv_text(
     rows: Iterable[dict[str, object]],
     form: Form | None = None,
     *,
-    sep: str = ", ",
+    sep: str = SHEET_SEP,
     ampm: bool = False,
     drop_headers: tuple[str, ...] = (),
     header_map: dict[str, str] | None = None,
     shuffle_seed: int | None = None,
 ) -> str:
-    form = form or hires_form()
-    headers = ["タイムスタンプ"] + [grid_header(f) for f in form.fields]
-    entry_of: list[str | None] = [None] + [f.entry.id for f in form.fields]
-    order = _column_order(headers, entry_of, shuffle_seed, None)
-    keep = [i for i in order if headers[i] not in drop_headers]
-    hmap = header_map or {}
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([hmap.get(headers[i], headers[i]) for i in keep])
-    for n, row in enumerate(rows):
-        ts = row.get("タイムスタンプ")
-        if ts is None:
-            t = datetime(2023, 11, 20, 15, 4, n % 60)
-            if ampm:
-                h12 = t.hour % 12 or 12
-                half = "午後" if t.hour >= 12 else "午前"
-                ts = f"{t:%Y/%m/%d} {h12}:{t:%M:%S} {half} GMT+9"
-            else:
-                ts = f"{t:%Y/%m/%d %H:%M:%S}"
-        values = [ts] + [_cell(row.get(f.column), sep, False) or "" for f in form.fields]
-        w.writerow([values[i] for i in keep])
-    return buf.getvalue()
+    """A Google Forms export as text; `ampm` stamps rows as the direct download does."""
+    return googleforms_csv_text(
+        form or hires_form(),
+        _google_rows(rows),
+        sep=sep,
+        stamp=download_timestamp if ampm else sheet_timestamp,
+        layout=Layout(
+            drop_headers=drop_headers, header_map=header_map or {}, shuffle_seed=shuffle_seed
+        ),
+    )
 
 
 def write_google_csv(
@@ -194,9 +169,10 @@ def write_google_csv(
     encoding: str = "utf-8-sig",
     **kwargs: object,
 ) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(google_csv_text(rows, form, **kwargs).encode(encoding))  # type: ignore[arg-type]
-    return path
+    return write_export(
+        path,
+        google_csv_text(rows, form, **kwargs).encode(encoding),  # type: ignore[arg-type]
+    )
 
 
 # A small form with a routing chain (screen -> q1 -> q1_why (checkbox) -> q1_cost) and a

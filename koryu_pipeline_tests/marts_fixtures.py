@@ -16,7 +16,7 @@ import pandas as pd
 
 from koryu_pipeline.codebook import Codebook, Entry, Form, normalise_text
 from koryu_pipeline.codebook.routing import routed_mask
-from koryu_pipeline.demo.generator import HIRES_COUNTS, MINISTRY_COUNTS
+from koryu_pipeline.demo.calibration import HIRES_COUNTS, MINISTRY_COUNTS
 from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
 from koryu_pipeline.warehouse.frames import conform
 from koryu_pipeline.warehouse.tables import (

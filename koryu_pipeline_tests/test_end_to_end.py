@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from koryu_pipeline.codebook import get_codebook
-from koryu_pipeline.demo.generator import EXPECTED_ACCEPTED, EXPECTED_FILES
+from koryu_pipeline.demo.calibration import EXPECTED_ACCEPTED, EXPECTED_FILES
 from koryu_pipeline.warehouse.sql import sql_table_name
 from koryu_pipeline.warehouse.tables import mart_tables, table_registry
 

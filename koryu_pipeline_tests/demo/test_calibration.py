@@ -1,23 +1,17 @@
-"""The demo exports: shape, determinism, documented defects and the seed's calibration.
-
-The files are re-read here with openpyxl and the csv module directly (not the pipeline's
-readers), so these tests check the generator against the forms, not against itself.
-"""
+"""The demo's calibration: the expected files, documented defects and variants, and the seed's
+headlines, checked on the exports as written and read independently of the pipeline (see
+`reading`); one test then runs the pipeline's readers and validation on them."""
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-import openpyxl
-import pytest
+import pandas as pd
 
-from koryu_pipeline.codebook import Entry, Form, get_codebook, normalise_text
-from koryu_pipeline.demo.generator import (
+from koryu_pipeline.codebook import get_codebook, normalise_text
+from koryu_pipeline.demo.calibration import (
     EXPECTED_ACCEPTED,
     EXPECTED_DEFECTS,
     EXPECTED_FILES,
@@ -26,211 +20,23 @@ from koryu_pipeline.demo.generator import (
     HIRES_MAIN,
     MINISTRY_FINAL,
     MINISTRY_PARTIAL,
-    write_demo_exports,
+    WAVE,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-MS_FIXED = ["ID", "開始時刻", "完了時刻", "メール", "名前"]
-Row = dict[str, object]  # field column -> str | tuple[str, ...] | None, plus "_meta" keys
-
-
-def ministry_form() -> Form:
-    return get_codebook().form("ministry", "2023")
-
-
-def hires_form() -> Form:
-    return get_codebook().form("hires", "2023")
-
-
-@pytest.fixture(scope="module")
-def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("raw")
-    write_demo_exports(out)
-    return out
-
-
-# ---------------------------------------------------------------------------- independent reading
-
-
-def read_xlsx(path: Path) -> tuple[list[str], list[tuple]]:
-    wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Sheet1"]
-    rows = list(wb["Sheet1"].iter_rows(values_only=True))
-    return list(rows[0]), rows[1:]
-
-
-def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    data = path.read_bytes()
-    text = data.decode("utf-8-sig") if data.startswith(b"\xef\xbb\xbf") else data.decode("cp932")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    return rows[0], rows[1:]
-
-
-def split_multi(cell: str, seps: tuple[str, ...]) -> tuple[str, ...]:
-    for sep in seps[1:]:
-        cell = cell.replace(sep, seps[0])
-    return tuple(p for p in (normalise_text(x) for x in cell.split(seps[0])) if p)
-
-
-def parse(form: Form, cells: list, seps: tuple[str, ...]) -> Row:
-    out: Row = {}
-    for f, cell in zip(form.fields, cells, strict=True):
-        if cell is None or str(cell).strip() == "":
-            out[f.column] = None
-        elif f.entry.is_multi:
-            out[f.column] = split_multi(str(cell), seps)
-        else:
-            out[f.column] = normalise_text(str(cell))
-    return out
-
-
-def ministry_rows(raw: Path, rel: str) -> list[Row]:
-    form = ministry_form()
-    _, rows = read_xlsx(raw / rel)
-    out = []
-    for r in rows:
-        row = parse(form, list(r[5:]), (";",))
-        row.update(_id=r[0], _started=r[1], _submitted=r[2], _email=r[3], _name=r[4])
-        out.append(row)
-    return out
-
-
-def hires_time(text: str) -> datetime:
-    if text.endswith(" GMT+9"):
-        day, clock, half, _ = text.split(" ")
-        t = datetime.strptime(f"{day} {clock}", "%Y/%m/%d %H:%M:%S")
-        hour = t.hour % 12 + (12 if half == "午後" else 0)
-        return t.replace(hour=hour)
-    return datetime.strptime(text, "%Y/%m/%d %H:%M:%S")
-
-
-def hires_rows(raw: Path, rel: str) -> list[Row]:
-    form = hires_form()
-    _, rows = read_csv(raw / rel)
-    out = []
-    for r in rows:
-        row = parse(form, r[1:], (", ", ";"))
-        row["_submitted"] = hires_time(r[0])
-        out.append(row)
-    return out
-
-
-def defect_rows(rel: str) -> dict[int, str]:
-    return {d.row: d.rule for d in EXPECTED_DEFECTS if d.file == rel}
-
-
-def accepted(raw: Path, instrument: str) -> list[Row]:
-    out = []
-    for rel in sorted(EXPECTED_FILES):
-        if rel.startswith(instrument):
-            rows = ministry_rows(raw, rel) if instrument == "ministry" else hires_rows(raw, rel)
-            bad = defect_rows(rel)
-            out += [r for i, r in enumerate(rows, 1) if i not in bad]
-    return out
-
-
-# ---------------------------------------------------------------------------- an independent check
-
-
-def routed(entry: Entry, row: Row) -> bool:
-    return all(
-        row.get(dep) in {normalise_text(v) for v in values} for dep, values in entry.asked_if
-    )
-
-
-def problems(form: Form, row: Row) -> set[str]:
-    """Rules this row breaks, judged from the codebook alone."""
-    out = set()
-    for e in form.entries:
-        cols = [i.item_id for i in e.items] if e.type == "likert" else [e.id]
-        values = [row[c] for c in cols]
-        answered = [v for v in values if v is not None]
-        if e.required and not answered:
-            out.add("missing_required")
-        if answered and e.asked_if and not routed(e, row):
-            out.add("not_routed")
-        for v in answered:
-            labels = v if isinstance(v, tuple) else (v,)
-            if e.is_choice and any(lab not in e.option_by_key for lab in labels):
-                out.add("unknown_option")
-            if e.max_choices and len(labels) > e.max_choices:
-                out.add("too_many_choices")
-            if len(labels) > 1 and set(labels) & e.exclusive_keys:
-                out.add("exclusive_option")
-    return out
-
-
-# ---------------------------------------------------------------------------- shape
-
-
-def test_ministry_headers_and_cells(raw: Path) -> None:
-    form = ministry_form()
-    want = MS_FIXED + [f.header for f in form.fields]
-    for rel in (MINISTRY_PARTIAL, MINISTRY_FINAL):
-        header, rows = read_xlsx(raw / rel)
-        assert header == want
-        assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
-        for r in rows:
-            assert isinstance(r[1], datetime) and isinstance(r[2], datetime)
-            assert r[1] < r[2]
-            assert form.opens <= r[2].date() <= form.closes
-            assert str(r[3]).endswith("@example.go.jp") and " " in str(r[4])
-        done = [r[2] for r in rows]
-        assert done == sorted(done)
-    # the likert item texts q01/q09 and q02/q10 share head two columns each
-    assert want.count("民間との相互理解の促進を図るため") == 2
-    assert want.count("民間との相互理解の促進につながった") == 2
-
-
-def test_hires_headers_encodings_and_separators(raw: Path) -> None:
-    form = hires_form()
-    want = ["タイムスタンプ"] + [
-        f"{f.entry.header} [{f.item.label}]" if f.item else f.entry.header for f in form.fields
-    ]
-    main, batch = (raw / HIRES_MAIN).read_bytes(), (raw / HIRES_CP932).read_bytes()
-    assert main.startswith(b"\xef\xbb\xbf")
-    assert not batch.startswith(b"\xef\xbb\xbf")
-    with pytest.raises(UnicodeDecodeError):
-        batch.decode("utf-8")
-    for rel in (HIRES_MAIN, HIRES_CP932):
-        header, rows = read_csv(raw / rel)
-        assert header == want
-        assert all(len(r) == len(want) for r in rows)
-    wish = want.index(form.entry("support_wishes").header)
-    main_cells = [r[wish] for r in read_csv(raw / HIRES_MAIN)[1]]
-    batch_cells = [r[wish] for r in read_csv(raw / HIRES_CP932)[1]]
-    assert any(", " in c for c in main_cells) and not any(";" in c for c in main_cells)
-    assert any(";" in c for c in batch_cells) and not any(", " in c for c in batch_cells)
-    assert all(c.endswith(" GMT+9") for c in (r[0] for r in read_csv(raw / HIRES_CP932)[1]))
-
-
-def test_regeneration_is_byte_identical(raw: Path, tmp_path: Path) -> None:
-    paths = write_demo_exports(tmp_path)
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in paths) == sorted(EXPECTED_FILES)
-    for rel in EXPECTED_FILES:
-        assert (tmp_path / rel).read_bytes() == (raw / rel).read_bytes(), rel
-    with zipfile.ZipFile(tmp_path / MINISTRY_FINAL) as z:
-        assert {i.date_time for i in z.infolist()} == {(2023, 12, 22, 0, 0, 0)}
-        assert b"2023-12-22T10:00:00Z" in z.read("docProps/core.xml")
-
-
-def test_committed_raw_data_is_current(raw: Path) -> None:
-    """data/raw must be what the generator writes now: regenerate after changing it with
-    `python -c "from pathlib import Path; from koryu_pipeline.demo.generator import
-    write_demo_exports; write_demo_exports(Path('data/raw'))"`."""
-    committed = REPO / "data" / "raw"
-    found = {
-        p.relative_to(committed).as_posix()
-        for inst in ("ministry", "hires")
-        for p in (committed / inst).rglob("*")
-        if p.is_file()
-    }
-    assert found == set(EXPECTED_FILES)
-    for rel in EXPECTED_FILES:
-        assert (committed / rel).read_bytes() == (raw / rel).read_bytes(), rel
-
-
-# ---------------------------------------------------------------------------- expectations
+from koryu_pipeline.ingest.readers import export_files, read_export
+from koryu_pipeline.ingest.validation import validate_wave
+from koryu_pipeline_tests.demo.reading import (
+    Row,
+    accepted,
+    defect_rows,
+    hires_form,
+    hires_rows,
+    ministry_form,
+    ministry_rows,
+    problems,
+    read_xlsx,
+    routed,
+    split_multi,
+)
 
 
 def test_expected_table_adds_up(raw: Path) -> None:
@@ -279,6 +85,25 @@ def test_defects_are_what_they_say(raw: Path) -> None:
             assert len(row[d.column]) == 4
     # the duplicates are exactly the partial export
     assert len(partial) == sum(d.rule == "duplicate" for d in EXPECTED_DEFECTS)
+
+
+def test_pipeline_rejects_exactly_the_documented_defects(raw: Path) -> None:
+    """The one test here that uses the pipeline: its readers and validation reject every
+    documented defect, at the row they report (`Defect.source_row`), and nothing else."""
+    cb = get_codebook()
+    found: dict[tuple[str, int, str], str | None] = {}
+    for instrument in ("ministry", "hires"):
+        parsed = [
+            read_export(p, raw, cb, instrument, WAVE) for p in export_files(raw, instrument, WAVE)
+        ]
+        rejections = validate_wave(cb.form(instrument, WAVE), parsed).rejections
+        for rec in rejections.itertuples():
+            column = None if pd.isna(rec.column) else rec.column
+            found[(rec.source_file, int(rec.source_row), rec.rule)] = column
+    assert set(found) == {(d.file, d.source_row, d.rule) for d in EXPECTED_DEFECTS}
+    for d in EXPECTED_DEFECTS:
+        if d.column is not None:  # a rule about one cell names its column
+            assert found[(d.file, d.source_row, d.rule)] == d.column, d
 
 
 def test_variant_cells_normalise_to_labels(raw: Path) -> None:
