@@ -2,6 +2,7 @@
 
 koryu run          materialise every asset for every wave found under KORYU_RAW_DIR
 koryu demo-data    (re)write the calibrated demo exports under KORYU_RAW_DIR
+koryu docs         rewrite docs/warehouse.md's table reference from the table registry
 """
 
 from __future__ import annotations
@@ -140,6 +141,16 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from koryu_pipeline.warehouse.docs import update_doc
+    from koryu_pipeline.warehouse.tables import table_registry
+
+    path = Path(args.path)
+    changed = update_doc(path, table_registry(get_codebook()))
+    print(f"{path}: table reference {'rewritten' if changed else 'already current'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="koryu", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo-data", help="write the calibrated demo exports")
     demo.add_argument("--raw-dir", help="target folder (default: KORYU_RAW_DIR or data/raw)")
     demo.set_defaults(func=cmd_demo_data)
+    docs = sub.add_parser("docs", help="rewrite the table reference in docs/warehouse.md")
+    docs.add_argument("--path", default="docs/warehouse.md", help="the contract to update")
+    docs.set_defaults(func=cmd_docs)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

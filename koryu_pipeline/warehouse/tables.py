@@ -749,10 +749,27 @@ def describe_column(
     return None, None
 
 
-def _described(spec: TableSpec) -> TableSpec:
+def field_descriptions(codebook: Codebook) -> dict[str, tuple[str, str]]:
+    """The staging tables' answer columns, described from the forms themselves: column id ->
+    (the question as the form asks it, what the column holds)."""
+    out: dict[str, tuple[str, str]] = {}
+    for form in sorted(codebook.forms, key=lambda f: (f.instrument, f.wave)):
+        for f in form.fields:
+            e = f.entry
+            ja = f"{e.title or e.header}" + (f"：{f.item.label}" if f.item else "")
+            held = "the chosen labels (a list)" if e.is_multi else "the answer as exported"
+            item = f", item {f.item.sort}" if f.item else ""
+            en = f"{form.instrument} {e.id}{item} ({e.type}): {held}, NFKC-normalised"
+            out.setdefault(f.column, (ja, en))
+    return out
+
+
+def _described(spec: TableSpec, fields: Mapping[str, tuple[str, str]]) -> TableSpec:
     cols = []
     for c in spec.columns:
         ja, en = describe_column(spec.key, c.name)
+        if ja is None and spec.key in STAGING_TABLES and c.name in fields:
+            ja, en = fields[c.name]
         cols.append(replace(c, description_ja=ja, description_en=en))
     return replace(spec, columns=tuple(cols))
 
@@ -764,7 +781,8 @@ def _described(spec: TableSpec) -> TableSpec:
 def table_registry(codebook: Codebook) -> Registry:
     """Every warehouse table, in build order: a wave's tables, then the marts."""
     specs = [*_fact_specs(codebook), *_mart_specs(codebook)]
-    return {s.key: _described(s) for s in specs}
+    fields = field_descriptions(codebook)
+    return {s.key: _described(s, fields) for s in specs}
 
 
 def tables_in(registry: Registry, keys: Iterable[str]) -> Iterator[TableSpec]:
