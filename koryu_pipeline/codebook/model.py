@@ -7,7 +7,7 @@ generator) is generated from the objects defined here; nothing downstream names 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -76,7 +76,6 @@ class Entry:
     exclusive: tuple[str, ...] = ()
     slide: int | None = None
     title: str | None = None
-    scale: str | None = None
     reconstructed: bool = False
 
     @property
@@ -158,7 +157,6 @@ class Form:
 @dataclass(frozen=True, eq=False)  # identity hash: one loaded codebook, cached by it
 class Codebook:
     forms: tuple[Form, ...]
-    scales: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def _index(self) -> dict[tuple[str, str], Form]:
@@ -246,7 +244,6 @@ def _entry(raw: dict[str, Any], scales: dict[str, tuple[str, ...]], where: str) 
         exclusive=tuple(raw.get("exclusive") or ()),
         slide=raw.get("slide"),
         title=raw.get("title"),
-        scale=scale,
         reconstructed=bool(raw.get("reconstructed", False)),
     )
 
@@ -280,7 +277,7 @@ def _resolve(name: str, raw_by_name: dict[str, dict[str, Any]], seen: tuple[str,
     return merged
 
 
-def _form(name: str, raw: dict[str, Any]) -> tuple[Form, dict[str, tuple[str, ...]]]:
+def _form(name: str, raw: dict[str, Any]) -> Form:
     where = f"{name}.yaml"
     scales = {k: tuple(v) for k, v in (raw.get("scales") or {}).items()}
     fielded = raw.get("fielded") or {}
@@ -315,7 +312,7 @@ def _form(name: str, raw: dict[str, Any]) -> tuple[Form, dict[str, tuple[str, ..
         supersede_on=tuple(str(x) for x in raw.get("supersede_on") or ()),
         source=where,
     )
-    return form, scales
+    return form
 
 
 def validate_codebook(cb: Codebook) -> None:
@@ -388,11 +385,8 @@ def load_codebook(*dirs: Path) -> Codebook:
         for path in sorted(Path(d).glob("*.yaml")):
             raw_by_name[path.stem] = _read_yaml(path)
     forms: list[Form] = []
-    scales: dict[str, tuple[str, ...]] = {}
     for name in sorted(raw_by_name):
-        form, form_scales = _form(name, _resolve(name, raw_by_name))
-        forms.append(form)
-        scales.update(form_scales)
-    cb = Codebook(tuple(forms), scales)
+        forms.append(_form(name, _resolve(name, raw_by_name)))
+    cb = Codebook(tuple(forms))
     validate_codebook(cb)
     return cb

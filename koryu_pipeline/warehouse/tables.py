@@ -17,7 +17,7 @@ checks enforce, and a file's bytes must not change when a rule does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from functools import cache
@@ -785,11 +785,6 @@ def table_registry(codebook: Codebook) -> Registry:
     return {s.key: _described(s, fields) for s in specs}
 
 
-def tables_in(registry: Registry, keys: Iterable[str]) -> Iterator[TableSpec]:
-    for key in keys:
-        yield registry[key]
-
-
 def wave_tables(registry: Registry) -> list[TableSpec]:
     return [s for s in registry.values() if s.partitioned]
 
@@ -806,5 +801,5 @@ def partition_schema(codebook: Codebook, table: str, instrument: str, wave: str)
 
 
 def schemas(registry: Registry, keys: Iterable[str] | None = None) -> dict[str, pa.Schema]:
-    chosen = registry.values() if keys is None else tables_in(registry, keys)
+    chosen = registry.values() if keys is None else (registry[k] for k in keys)
     return {s.key: s.schema for s in chosen}
