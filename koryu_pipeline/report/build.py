@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from koryu_pipeline.report.sources import COMPARISON_KEYS, HEADLINES_KEY, Codebook
+from koryu_pipeline.report.sources import COMPARISON_KEYS, HEADLINES_KEY
 
 
 def read_marts_for_report(warehouse: Path) -> dict[str, pd.DataFrame]:
