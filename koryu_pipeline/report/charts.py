@@ -188,7 +188,7 @@ def likert_svg(panel: Panel, width: float, height: float) -> str:
     the share of positive answers at the right."""
     svg = Svg(width, height)
     size = 12.5
-    colours = _likert_colours(panel.dont_know)
+    colours = likert_colours(panel.dont_know)
     legend_h = _legend(
         svg, 4, size, list(zip(panel.points, colours, strict=True)), size * 0.9, width - 8
     )
@@ -232,7 +232,7 @@ def likert_svg(panel: Panel, width: float, height: float) -> str:
     return svg.render(panel.title)
 
 
-def _likert_colours(dont_know: Sequence[bool]) -> list[str]:
+def likert_colours(dont_know: Sequence[bool]) -> list[str]:
     """The scale's points from negative to positive (spread over the palette when the scale
     has other than five points), 分からない in its own tone."""
     k = sum(not d for d in dont_know)

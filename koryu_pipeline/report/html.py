@@ -14,7 +14,15 @@ from xml.sax.saxutils import escape
 
 from koryu_pipeline.report.charts import panel_svg
 from koryu_pipeline.report.fonts import FAMILY, subset_woff, wrap
-from koryu_pipeline.report.slides import N_NOTE, Panel, Report, Slide, window_text
+from koryu_pipeline.report.slides import (
+    N_NOTE,
+    Panel,
+    Report,
+    Slide,
+    sentences,
+    wave_label,
+    window_text,
+)
 from koryu_pipeline.report.sources import fullwidth
 
 # A4 landscape at 96 px/in: 297 x 210 mm. Every size below is in CSS px.
@@ -84,11 +92,6 @@ def _lines(text: str, width: float, size: float) -> int:
     return len(wrap(text, width, size)) if text else 0
 
 
-def _sentences(text: str) -> list[str]:
-    """The seed sets each sentence of a headline on its own line."""
-    return [s for s in re.split(r"(?<=。)", text) if s]
-
-
 def _panel_html(panel: Panel, width: float, height: float, caption: bool) -> str:
     used = 0.0
     parts = ['<figure class="panel" data-key="' + escape(panel.key) + '">']
@@ -107,18 +110,14 @@ def _panel_html(panel: Panel, width: float, height: float, caption: bool) -> str
 
 def _footer(report: Report, page: int) -> str:
     return (
-        f"<footer><span>{escape(report.title)}（{escape(_wave_label(report))}）</span>"
+        f"<footer><span>{escape(report.title)}（{escape(wave_label(report.wave))}）</span>"
         f"<span>{page}</span></footer>"
     )
 
 
-def _wave_label(report: Report) -> str:
-    return fullwidth(f"{report.wave}年調査")
-
-
 def slide_html(report: Report, slide: Slide, page: int) -> str:
-    head = [f"<p>{escape(s)}</p>" for s in _sentences(slide.headline or "")]
-    head_h = sum(_lines(s, INNER_W, HEAD) for s in _sentences(slide.headline or "")) * HEAD * LINE
+    head = [f"<p>{escape(s)}</p>" for s in sentences(slide.headline)]
+    head_h = sum(_lines(s, INNER_W, HEAD) for s in sentences(slide.headline)) * HEAD * LINE
     # what is left for the panels: slide minus padding, header, headline, footer
     room = SLIDE_H - 2 * PAD_Y - 52 - (head_h + 12 if head else 0) - FOOT - 4
     k = max(len(slide.panels), 1)
@@ -167,7 +166,7 @@ def cover_html(report: Report) -> str:
     return (
         '<section class="slide cover" id="cover" data-slide="0">'
         f"<h1>{escape(report.title)}</h1>"
-        f'<div class="wave">{escape(_wave_label(report))}</div>'
+        f'<div class="wave">{escape(wave_label(report.wave))}</div>'
         f'<div class="cols"><dl>{dl}</dl><nav>{"".join(toc)}</nav></div>'
         f'<div class="notes">{notes}</div>{_footer(report, 1)}</section>'
     )
@@ -177,7 +176,7 @@ def render_html(report: Report) -> str:
     body = cover_html(report) + "".join(
         slide_html(report, s, page) for page, s in enumerate(report.slides, start=2)
     )
-    title = f"{report.title}（{_wave_label(report)}）"
+    title = f"{report.title}（{wave_label(report.wave)}）"
     text = re.sub(r"<[^>]+>", "", body) + title
     font = base64.b64encode(subset_woff(text)).decode("ascii")
     face = (

@@ -181,6 +181,15 @@ def window_text(s: Survey) -> str:
     return f"{wareki(s.opens)}～{wareki(s.closes)}"
 
 
+def wave_label(wave: str) -> str:
+    return fullwidth(f"{wave}年調査")
+
+
+def sentences(text: str | None) -> list[str]:
+    """The seed sets each sentence of a headline on its own line."""
+    return [s for s in re.split(r"(?<=。)", text or "") if s]
+
+
 def runs_text(numbers: Sequence[int]) -> str:
     """[1..6] -> １から６; [9, 10, 11, 12, 13, 15] -> ９から１３、１５."""
     parts: list[str] = []
