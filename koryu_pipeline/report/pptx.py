@@ -13,6 +13,7 @@ from datetime import datetime
 
 from lxml import etree
 from pptx import Presentation
+from pptx.chart.chart import Chart
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
@@ -177,7 +178,7 @@ def _bar_chart(slide: PptxSlide, panel: Panel, box: tuple[int, int, int, int]) -
         _style(chart.legend.font, 9)
 
 
-def _axes(chart, maximum: float) -> None:
+def _axes(chart: Chart, maximum: float) -> None:
     cat = chart.category_axis
     cat.reverse_order = True  # first option at the top, as the form lists them
     _style(cat.tick_labels.font, 9)
