@@ -59,6 +59,11 @@ def number(v: object) -> float | None:
     return None if math.isnan(f) else f
 
 
+def flag(v: object) -> bool:
+    """A boolean mart cell; null counts as False."""
+    return False if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else bool(v)
+
+
 def count(v: object) -> int | None:
     f = number(v)
     return None if f is None else round(f)
@@ -255,7 +260,7 @@ def _sorted(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
 
 
 def _bar(row: Mapping[str, object], label: str) -> Bar:
-    suppressed = bool(row.get("suppressed") or False)
+    suppressed = flag(row.get("suppressed"))
     hide = (lambda v: None) if suppressed else number  # suppressed: no figure at all
     return Bar(
         label=label,
@@ -287,7 +292,7 @@ def _likert(frame: pd.DataFrame) -> tuple[tuple[str, ...], tuple[bool, ...], lis
     for _, item in _sorted(frame, "item_sort", "item_id").groupby("item_id", sort=False):
         by_code = {count(r["option_code"]): r for r in item.to_dict("records")}
         first = next(iter(by_code.values()))
-        suppressed = bool(item["suppressed"].fillna(False).astype(bool).any())
+        suppressed = any(flag(v) for v in item["suppressed"])
         rows.append(
             LikertRow(
                 label=str(first["item_label"]),
@@ -382,7 +387,7 @@ def _gap_panel(
         t = dst_rows.get(count(r["ministry_option_code"]))
         if s is None or t is None:
             continue
-        suppressed = bool(s.get("suppressed")) or bool(t.get("suppressed"))
+        suppressed = flag(s.get("suppressed")) or flag(t.get("suppressed"))
         rows.append(
             GapRow(
                 label=str(r["hires_option_label"]),

@@ -24,6 +24,7 @@ from koryu_pipeline.report.slides import (
     Report,
     base_text,
     count,
+    flag,
     number,
     question_frame,
     routing_condition,
@@ -123,7 +124,11 @@ COMPARISON_SHEETS = {
     ),
     WAVES_KEY: ("waves", "前回調査との比較", WAVES_COLUMNS),
 }
-_TEXT_COLUMNS = {"suppressed"}  # shown as 秘匿 / blank
+# what a suppressed row withholds (its base stays: it says why the row is empty)
+WITHHELD = frozenset(
+    {"n", "pct", "ci_low", "ci_high", "positive_pct", "negative_pct", "positive_pct_excl_dk",
+     "pct_of_responses", "positive_n", "negative_n", "dont_know_n"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -218,22 +223,21 @@ class _Writer:
     def cell(self, ws: Worksheet, row: int, col: int, value: object, column: str) -> int:
         """Write one value; returns its display width."""
         if column == "suppressed":
-            text = "秘匿" if bool(value) else ""
-            ws.write_string(row, col, text, self.text)
-            return _display_width(text)
-        v = number(value) if isinstance(value, (int, float)) or value is pd.NA else value
-        if v is None or (isinstance(v, float) and pd.isna(v)):
+            if flag(value):
+                ws.write_string(row, col, "秘匿", self.text)
+                return 4
             ws.write_blank(row, col, None, self.text)
             return 0
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            is_int = float(v).is_integer() and not column.endswith(
-                ("pct", "ci_low", "ci_high", "pct_points")
-            )
-            ws.write_number(row, col, float(v), self.int if is_int else self.pct)
-            return len(f"{v:.1f}")
-        text = str(v)
-        ws.write_string(row, col, text, self.text)  # never a formula, whatever it begins with
-        return _display_width(text)
+        if isinstance(value, str):
+            ws.write_string(row, col, value, self.text)  # never a formula, whatever it begins with
+            return _display_width(value)
+        v = number(value)  # numpy and pandas scalars alike; None for any null
+        if v is None:
+            ws.write_blank(row, col, None, self.text)
+            return 0
+        is_count = v.is_integer() and not column.endswith(("pct", "ci_low", "ci_high", "points"))
+        ws.write_number(row, col, v, self.int if is_count else self.pct)
+        return len(f"{v:.1f}")
 
     def sheet(self, plan: SheetPlan) -> None:
         ws = self.book.add_worksheet(plan.name)
@@ -244,8 +248,11 @@ class _Writer:
         widths = [_display_width(plan.columns[c]) // 2 + 2 for c in cols]
         for j, c in enumerate(cols):
             ws.write_string(HEADER_ROW, j, plan.columns[c], self.head)
-        for i, row in enumerate(plan.frame[cols].itertuples(index=False), start=HEADER_ROW + 1):
-            for j, (c, value) in enumerate(zip(cols, row, strict=True)):
+        rows = plan.frame[cols].to_dict("records")
+        for i, row in enumerate(rows, start=HEADER_ROW + 1):
+            hidden = flag(row.get("suppressed"))
+            for j, c in enumerate(cols):
+                value = None if hidden and c in WITHHELD else row[c]
                 widths[j] = max(widths[j], self.cell(ws, i, j, value, c) + 2)
         for j, w in enumerate(widths):
             ws.set_column(j, j, min(max(w, 8), 60))
