@@ -246,10 +246,9 @@ def gap_svg(panel: Panel, width: float, height: float) -> str:
     side's interval, and at the right the gap in points with its Newcombe interval."""
     svg = Svg(width, height)
     size = 12.0
-    gap_label = "差（ポイント）と95%信頼区間"
-    legend = [(panel.series[0], SERIES[0]), (panel.series[1], SERIES[1]), (gap_label, GAP)]
+    legend = [(panel.series[0], SERIES[0]), (panel.series[1], SERIES[1]), ("差", GAP)]
     legend_h = _legend(svg, 4, size, legend, size * 0.9, width - 8)
-    top, bottom = legend_h + 10, height - size * 1.6
+    top, bottom = legend_h + 12 + size * 1.4, height - size * 1.6
     rows = panel.gaps
     label_w = width * 0.30
     bx0, bx1 = label_w + 10, width * 0.70
@@ -263,6 +262,8 @@ def gap_svg(panel: Panel, width: float, height: float) -> str:
     span = max(20, 20 * -(-reach // 20))
     _axis(svg, gx0, gx1, top, bottom, -span, span, span / 2, size, "")
     zero = (gx0 + gx1) / 2
+    svg.text(zero, top - size, f"{panel.gap_label}と95%信頼区間", size * 0.85, MUTED, "middle")
+    svg.text((bx0 + bx1 - 44) / 2, top - size, "割合と95%信頼区間", size * 0.85, MUTED, "middle")
     svg.line(zero, top, zero, bottom, INK)
     h = min(row_h * 0.3, 14)
     for i, (row, lines) in enumerate(zip(rows, wrapped, strict=True)):

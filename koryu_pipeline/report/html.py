@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from koryu_pipeline.report.charts import panel_svg
@@ -92,20 +93,45 @@ def _lines(text: str, width: float, size: float) -> int:
     return len(wrap(text, width, size)) if text else 0
 
 
-def _panel_html(panel: Panel, width: float, height: float, caption: bool) -> str:
-    used = 0.0
+@dataclass(frozen=True)
+class _Blocks:
+    """Heights of a panel's text blocks, shared by the panels of a slide so that their
+    charts start and end level."""
+
+    caption: float
+    question: float
+    base: float
+
+    @property
+    def total(self) -> float:
+        return self.caption + self.question + self.base
+
+
+def _blocks(panel: Panel, width: float, caption: bool) -> _Blocks:
+    return _Blocks(
+        caption=_lines(panel.title, width, CAPTION) * CAPTION * LINE if caption else 0,
+        question=_lines(fullwidth(panel.question), width, SMALL) * SMALL * LINE,
+        base=_lines(f"{panel.base_text}　{panel.note}", width, SMALL) * SMALL * LINE,
+    )
+
+
+def _panel_html(panel: Panel, width: float, height: float, blocks: _Blocks) -> str:
     parts = ['<figure class="panel" data-key="' + escape(panel.key) + '">']
-    if caption:
-        parts.append(f"<figcaption>{escape(panel.title)}</figcaption>")
-        used += _lines(panel.title, width, CAPTION) * CAPTION * LINE
-    if panel.question:
-        parts.append(f'<p class="question">{escape(fullwidth(panel.question))}</p>')
-        used += _lines(fullwidth(panel.question), width, SMALL) * SMALL * LINE + 4
+    if blocks.caption:
+        style = f' style="min-height:{_px(blocks.caption)}"'
+        parts.append(f"<figcaption{style}>{escape(panel.title)}</figcaption>")
+    if blocks.question:
+        style = f' style="min-height:{_px(blocks.question)}"'
+        parts.append(f'<p class="question"{style}>{escape(fullwidth(panel.question))}</p>')
+    # 4 px margin above the base, 4 below the question, 6 to spare
+    parts.append(panel_svg(panel, width, max(height - blocks.total - 14, 120)))
     base = f"<b>{escape(panel.base_text)}</b>　{escape(panel.note)}"
-    used += _lines(f"{panel.base_text}　{panel.note}", width, SMALL) * SMALL * LINE + 4
-    parts.append(panel_svg(panel, width, max(height - used - 6, 120)))
     parts.append(f'<p class="base">{base}</p></figure>')
     return "".join(parts)
+
+
+def _px(x: float) -> str:
+    return f"{x:.1f}px"
 
 
 def _footer(report: Report, page: int) -> str:
@@ -123,7 +149,13 @@ def slide_html(report: Report, slide: Slide, page: int) -> str:
     k = max(len(slide.panels), 1)
     width = (INNER_W - PANEL_GAP * (k - 1)) / k
     caption = k > 1 or any(p.kind == "gap" for p in slide.panels)
-    panels = [_panel_html(p, width, room, caption) for p in slide.panels]
+    each = [_blocks(p, width, caption) for p in slide.panels]
+    shared = _Blocks(
+        caption=max((b.caption for b in each), default=0),
+        question=max((b.question for b in each), default=0),
+        base=max((b.base for b in each), default=0),
+    )
+    panels = [_panel_html(p, width, room, shared) for p in slide.panels]
     body = "".join(panels) or '<p class="empty">この回の集計結果はありません。</p>'
     return (
         f'<section class="slide finding" id="slide-{slide.number}" data-slide="{slide.number}">'

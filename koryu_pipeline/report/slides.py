@@ -125,6 +125,7 @@ class Panel:
     likert: tuple[LikertRow, ...] = ()
     gaps: tuple[GapRow, ...] = ()
     series: tuple[str, ...] = ()  # gap: the two sides' names
+    gap_label: str = ""  # gap: what the difference is
 
 
 @dataclass(frozen=True)
@@ -422,6 +423,10 @@ def _gap_panel(
         ),
         gaps=tuple(rows),
         series=(f"{_short(form)}（希望）", f"{_short(target_form)}（力を入れている）"),
+        gap_label=(
+            f"差（{_short(form).removesuffix('アンケート')}−"
+            f"{_short(target_form).removesuffix('アンケート')}、ポイント）"
+        ),
     )
 
 

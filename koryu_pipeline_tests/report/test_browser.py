@@ -4,6 +4,7 @@ from the embedded font (Chromium's own account of the fonts it used, over CDP)."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,13 @@ def test_every_slide_in_chromium(demo_report: dict[str, Path], tmp_path: Path) -
                     b = chart.bounding_box()
                     assert b and b["width"] > 200 and b["height"] > 120, (i, b)
                     assert chart.evaluate(_OUTSIDE) == [], f"slide {i}: chart text outside"
+            # print: one slide per A4-landscape page (842 x 595 pt)
+            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+            assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 18
+            boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
+            assert boxes and all(
+                abs(float(w) - 841.9) < 1 and abs(float(h) - 595.3) < 1 for w, h in boxes
+            ), set(boxes)
         finally:
             browser.close()
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
