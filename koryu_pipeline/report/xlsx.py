@@ -173,12 +173,13 @@ def _question_sheets(
                 fullwidth(asked),
             )
             slide_note = f"スライド{slide}　" if slide != 999 else ""
+            what = entry.title or entry.header
             plans.append(
                 (
                     (slide, pos, fi * 1000 + qi),
                     SheetPlan(
                         name=f"{form.instrument}_{entry.id}"[:31],
-                        title=fullwidth(f"{slide_note}{entry.title or entry.id}（{form.title}）"),
+                        title=fullwidth(f"{slide_note}{what}（{form.title}）"),
                         lines=lines,
                         frame=frame,
                         columns=LIKERT_COLUMNS if entry.type == "likert" else CHOICE_COLUMNS,
@@ -204,6 +205,15 @@ def _comparison_sheets(report: Report, marts: Mapping[str, pd.DataFrame]) -> lis
             lines = (*lines, "この回には比較できるデータがありません。")
         plans.append(SheetPlan(name, title, lines, frame, columns, key))
     return plans
+
+
+def _print_setup(ws: Worksheet, repeat: bool = True) -> None:
+    """A4 landscape, one page wide, the column headers on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    if repeat:
+        ws.repeat_rows(HEADER_ROW)
 
 
 class _Writer:
@@ -256,8 +266,9 @@ class _Writer:
                 widths[j] = max(widths[j], self.cell(ws, i, j, value, c) + 2)
         for j, w in enumerate(widths):
             ws.set_column(j, j, min(max(w, 8), 60))
-        ws.set_row(HEADER_ROW, 30)
+        ws.set_row(HEADER_ROW, 42)  # room for a header wrapped on three lines
         ws.freeze_panes(HEADER_ROW + 1, 0)
+        _print_setup(ws)
 
     def contents(self, report: Report, plans: Sequence[SheetPlan]) -> None:
         ws = self.book.add_worksheet(CONTENTS)
@@ -275,6 +286,7 @@ class _Writer:
         ws.set_column(1, 1, 70)
         ws.set_column(2, 2, 40)
         ws.freeze_panes(HEADER_ROW + 1, 0)
+        _print_setup(ws)
 
     def headlines(self, report: Report) -> None:
         ws = self.book.add_worksheet(HEADLINES)
@@ -289,6 +301,7 @@ class _Writer:
         ws.set_column(1, 1, 44)
         ws.set_column(2, 2, 110)
         ws.freeze_panes(HEADER_ROW + 1, 0)
+        _print_setup(ws)
 
 
 def render_xlsx(

@@ -9,7 +9,14 @@ import pandas as pd
 
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.headlines import load_rules
-from koryu_pipeline.report.slides import Report, build_model, runs_text, toc_groups, wareki
+from koryu_pipeline.report.slides import (
+    Report,
+    build_model,
+    default_wave,
+    runs_text,
+    toc_groups,
+    wareki,
+)
 
 
 def test_seventeen_findings_in_the_seeds_order_with_the_computed_headlines(
@@ -110,3 +117,16 @@ def test_text_helpers() -> None:
         ("派遣", [1, 2, 3]),
         ("採用", [4, 5]),
     ]
+
+
+def test_default_wave_is_the_latest_with_every_headline() -> None:
+    heads = pd.DataFrame(
+        {
+            "wave": ["2023", "2023", "2024", "2024"],
+            "slide": [1, 2, 1, 2],
+            "headline": ["a", "b", None, "c"],  # 2024: only the hires survey was fielded
+        }
+    )
+    assert default_wave({"marts/headlines": heads}) == "2023"
+    heads.loc[2, "headline"] = "d"
+    assert default_wave({"marts/headlines": heads}) == "2024"
