@@ -79,7 +79,8 @@ svg.chart {{ display: block; flex: none; }}
 .cover nav h3 {{ font-size: 15px; margin: 0 0 2px; color: #1d4f7c; }}
 .cover nav h4 {{ font-size: 13.5px; margin: 6px 0 0; }}
 .cover nav ol {{ margin: 0; padding: 0; list-style: none; }}
-.cover nav li span {{ display: inline-block; min-width: 2.2em; }}
+.cover nav li span {{ display: inline-block; min-width: 2.2em; color: #2f6ca3; }}
+.cover nav a {{ color: inherit; text-decoration: none; }}
 .cover .notes {{ font-size: 12px; line-height: {LINE}; color: #444; margin-top: 16px; }}
 .cover .notes p {{ margin: 0 0 4px; }}
 @media print {{
