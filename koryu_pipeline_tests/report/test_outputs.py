@@ -4,6 +4,7 @@ HTML, suppression respected everywhere, and the report read from a finished `kor
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from pptx import Presentation
 
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.report import build_report, read_marts_for_report
+from koryu_pipeline.report.__main__ import main as report_main
 from koryu_pipeline.report.fonts import FAMILY
 from koryu_pipeline.report.xlsx import HEADER_ROW
 
@@ -82,3 +84,9 @@ def test_a_finished_warehouse_gives_the_same_report(
     paths = build_report(codebook, marts, tmp_path)
     for kind, path in demo_report.items():
         assert paths[kind].read_bytes() == path.read_bytes(), kind
+    # and `python -m koryu_pipeline.report <warehouse>` writes them under <warehouse>/report
+    copy = tmp_path / "wh"
+    shutil.copytree(demo_warehouse / "marts", copy / "marts")
+    assert report_main([str(copy)]) == 0
+    for kind, path in demo_report.items():
+        assert (copy / "report" / path.name).read_bytes() == path.read_bytes(), kind
