@@ -1,8 +1,9 @@
 """The results summary as PowerPoint: a cover with the contents, then one slide per finding.
 
 Titles and headlines are text; every chart is a native PowerPoint chart with its data in the
-embedded workbook (editable as PowerPoint users expect), coloured as the HTML, with the 95%
-intervals as the chart's own custom error bars.
+embedded workbook (editable as PowerPoint users expect), coloured as the HTML. The 95%
+intervals are drawn in the HTML and listed in the workbook; on a slide, whiskers would run
+through PowerPoint's value labels, so the deck shows the values.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pptx.slide import Slide as PptxSlide
 from pptx.text.text import Font, TextFrame
 from pptx.util import Emu, Pt
 
-from koryu_pipeline.report.charts import LIKERT, likert_colours
+from koryu_pipeline.report.charts import BAR, LIKERT, SERIES, likert_colours
 from koryu_pipeline.report.fonts import OFFICE_FONT
 from koryu_pipeline.report.ooxml import deterministic_zip
 from koryu_pipeline.report.slides import (
@@ -46,8 +47,6 @@ NAVY = RGBColor(0x1D, 0x4F, 0x7C)
 GREY = RGBColor(0x44, 0x44, 0x44)
 PCT_FORMAT = "0.0"
 LIKERT_LABEL = "0;-0;;"  # a 0% segment has no width: no label either
-# lighter than the HTML's bars: the values sit on them in dark text, the whiskers stay visible
-PPTX_SERIES = ("#93B7DB", "#F2B77A")
 
 
 def _rgb(hex_colour: str) -> RGBColor:
@@ -109,33 +108,6 @@ def _headline_size(text: str) -> float:
 # --------------------------------------------------------------------------- charts
 
 
-def _error_bars(series_element: etree._Element, bars: Sequence[Bar]) -> None:
-    """Custom error bars from each bar's 95% interval (c:errBars with literal values)."""
-    plus = [None if b.pct is None or b.ci_high is None else b.ci_high - b.pct for b in bars]
-    minus = [None if b.pct is None or b.ci_low is None else b.pct - b.ci_low for b in bars]
-    c = "http://schemas.openxmlformats.org/drawingml/2006/chart"
-
-    def lit(tag: str, values: list[float | None]) -> etree._Element:
-        el = etree.Element(f"{{{c}}}{tag}")
-        num = etree.SubElement(el, f"{{{c}}}numLit")
-        etree.SubElement(num, f"{{{c}}}formatCode").text = "General"
-        etree.SubElement(num, f"{{{c}}}ptCount", val=str(len(values)))
-        for i, v in enumerate(values):
-            if v is not None:
-                pt = etree.SubElement(num, f"{{{c}}}pt", idx=str(i))
-                etree.SubElement(pt, f"{{{c}}}v").text = repr(round(v, 6))
-        return el
-
-    err = etree.Element(f"{{{c}}}errBars")
-    etree.SubElement(err, f"{{{c}}}errBarType", val="both")
-    etree.SubElement(err, f"{{{c}}}errValType", val="cust")
-    etree.SubElement(err, f"{{{c}}}noEndCap", val="0")
-    err.append(lit("plus", plus))
-    err.append(lit("minus", minus))
-    # c:errBars comes before c:cat in a bar series (CT_BarSer's sequence)
-    series_element.find(f"{{{c}}}cat").addprevious(err)
-
-
 def _values(bars: Sequence[Bar]) -> list[float | None]:
     return [None if b.suppressed else b.pct for b in bars]
 
@@ -147,12 +119,11 @@ def _bar_chart(slide: PptxSlide, panel: Panel, box: tuple[int, int, int, int]) -
         sides = [[g.source for g in panel.gaps], [g.target for g in panel.gaps]]
         for name, bars in zip(panel.series, sides, strict=True):
             data.add_series(name, _values(bars))
-        colours = PPTX_SERIES
+        colours = SERIES
     else:
         data.categories = [b.label for b in panel.bars]
-        sides = [list(panel.bars)]
         data.add_series("割合（％）", _values(panel.bars))
-        colours = PPTX_SERIES[:1]
+        colours = (BAR,)
     frame = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, *map(Emu, box), data)
     chart = frame.chart
     chart.has_title = False
@@ -163,13 +134,11 @@ def _bar_chart(slide: PptxSlide, panel: Panel, box: tuple[int, int, int, int]) -
     labels = plot.data_labels
     labels.number_format = PCT_FORMAT
     labels.number_format_is_linked = False
-    # at the bar's base, clear of the interval whisker that ends past the bar
-    labels.position = XL_LABEL_POSITION.INSIDE_BASE
+    labels.position = XL_LABEL_POSITION.OUTSIDE_END
     _style(labels.font, 8)
-    for series, colour, bars in zip(plot.series, colours, sides, strict=True):
+    for series, colour in zip(plot.series, colours, strict=True):
         series.format.fill.solid()
         series.format.fill.fore_color.rgb = _rgb(colour)
-        _error_bars(series._element, bars)
     _axes(chart, 100)
     chart.has_legend = panel.kind == "gap"
     if chart.has_legend:

@@ -80,7 +80,7 @@ def test_chart_series_equal_the_marts(
     assert checked == 21  # 17 slides, four of which show two questions
 
 
-def test_chart_types_and_intervals(demo_report: dict[str, Path]) -> None:
+def test_chart_types_and_labels(demo_report: dict[str, Path]) -> None:
     deck = Presentation(str(demo_report["pptx"]))
     slides = list(deck.slides)
     likert = _charts(slides[1])[0]
@@ -88,10 +88,5 @@ def test_chart_types_and_intervals(demo_report: dict[str, Path]) -> None:
     bars = _charts(slides[4])[0]
     assert bars.chart_type.name == "BAR_CLUSTERED"
     assert bars.category_axis.reverse_order  # first option at the top, as in the form
-    # the 95% interval is each bar's custom error bar
-    err = (
-        bars.plots[0]
-        .series[0]
-        ._element.find("{http://schemas.openxmlformats.org/drawingml/2006/chart}errBars")
-    )
-    assert err is not None
+    labels = bars.plots[0].data_labels
+    assert labels.number_format == "0.0" and labels.show_value
