@@ -58,10 +58,6 @@ def text_width(text: str, size: float) -> float:
     return sum(widths.get(ord(c), upem) for c in text) * size / upem
 
 
-def has_glyph(char: str) -> bool:
-    return ord(char) in _advances()[0]
-
-
 _NO_BREAK_BEFORE = set("、。，．・：；？！ー」』）】〕］｝〉》％%)]}.,:;!?")
 _NO_BREAK_AFTER = set("「『（【〔［｛〈《([{")
 

@@ -38,6 +38,7 @@ from koryu_pipeline.report.sources import (
     WAVES_KEY,
     Codebook,
     fullwidth,
+    question_key,
 )
 
 HEADER_ROW = 4  # 0-based: rows 1-3 say what the sheet is, row 5 heads the columns
@@ -160,7 +161,7 @@ def _question_sheets(
             frame = question_frame(marts, form.instrument, entry.id, report.wave)
             if frame.empty:
                 continue
-            key = f"marts/questions/{form.instrument}/{entry.id}"
+            key = question_key(form.instrument, entry.id)
             slide, pos = order.get(key, (999, 0))
             sort_cols = ["item_sort", "option_sort"] if entry.type == "likert" else ["option_sort"]
             frame = frame.sort_values(sort_cols, kind="stable")
