@@ -1,0 +1,10 @@
+"""The results summary (結果概要): HTML, PowerPoint and an Excel workbook of the tables, built
+from the marts and the codebook.
+
+    marts = read_marts_for_report(warehouse)
+    build_report(get_codebook(), marts, warehouse / "report")
+"""
+
+from koryu_pipeline.report.build import REPORT_DIR, build_report, read_marts_for_report
+
+__all__ = ["REPORT_DIR", "build_report", "read_marts_for_report"]
