@@ -251,15 +251,29 @@ def test_run_logs_and_metadata_tell_on_call_what_happened(demo_warehouse: Path) 
         ).asset_materialization
         assert answers.metadata["dagster/row_count"].value > 0
         assert answers.metadata["path"].value.endswith("part-0.parquet")
-    # the static column schema is part of every table's definition
+    # the static column schema is part of every table's definition (the SQL copy and the
+    # report files are not tables)
     from koryu_pipeline.definitions import defs
 
     graph = defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if node.is_executable and key.path[0] != "sql":
+        if node.is_executable and key.path[0] not in ("sql", "report"):
             assert node.metadata["dagster/column_schema"].columns, key
 
 
 def _mart_keys() -> list[str]:
     return [s.key for s in mart_tables(table_registry(get_codebook()))]
+
+
+def test_run_writes_the_results_summary(demo_warehouse: Path) -> None:
+    from pptx import Presentation
+
+    report = demo_warehouse / "report"
+    assert sorted(p.name for p in report.iterdir()) == [
+        "koryu_results_2023.html",
+        "koryu_results_2023.pptx",
+        "koryu_results_2023.xlsx",
+    ]
+    assert len(Presentation(str(report / "koryu_results_2023.pptx")).slides) == 18
+    assert load_workbook(report / "koryu_results_2023.xlsx", read_only=True).sheetnames[0] == "目次"

@@ -26,7 +26,6 @@ from koryu_pipeline.warehouse.tables import (
     REJECTIONS,
     STAGING_TABLES,
     TableSpec,
-    partition_schema,
     table_registry,
     wave_tables,
 )
@@ -69,13 +68,10 @@ def table_spec(spec: TableSpec, **extra: object) -> dg.AssetSpec:
     )
 
 
-def _on_disk(codebook: Codebook, settings: Settings, table: str, wave: str, instruments):
-    """What was written for `table` in this wave: the checks see the files, not the frames."""
+def _on_disk(settings: Settings, spec: TableSpec, wave: str, instruments: list[str]):
+    """What was written for a fact table in this wave: the checks see the files."""
     frames = [
-        read_partition(
-            settings.warehouse, table, i, wave, partition_schema(codebook, table, i, wave)
-        )
-        for i in instruments
+        read_partition(settings.warehouse, spec.key, i, wave, spec.schema) for i in instruments
     ]
     return pd.concat(frames, ignore_index=True) if frames else None
 
@@ -140,9 +136,10 @@ def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
                     **extra,
                 ),
             )
-            written = _on_disk(codebook, settings, spec.key, wave, facts.instruments())
-            if written is not None and spec.key not in STAGING_TABLES:
-                tables[spec.key] = written
+            if spec.key not in STAGING_TABLES:  # the checks read what was written
+                written = _on_disk(settings, spec, wave, facts.instruments())
+                if written is not None:
+                    tables[spec.key] = written
         yield from check_results(
             codebook, specs, tables, FACT_CHECKS, context.selected_asset_check_keys
         )

@@ -22,9 +22,27 @@ from koryu_pipeline.warehouse.frames import to_table
 from koryu_pipeline.warehouse.parquet import parquet_bytes, table_path, write_atomic
 from koryu_pipeline.warehouse.publish import digest_bytes, publish_marts
 from koryu_pipeline.warehouse.read import read_facts
-from koryu_pipeline.warehouse.tables import EXPOSURES, SQL_COPY, mart_tables, table_registry
+from koryu_pipeline.warehouse.tables import (
+    EXPOSURES,
+    HEADLINES,
+    REPORT_DIR,
+    SQL_COPY,
+    mart_tables,
+    table_registry,
+)
 
 SQL_KEY = asset_key(SQL_COPY)
+# The results summary, one asset per file the personnel bureaus open.
+REPORT_KINDS = {"html": {"html"}, "pptx": {"powerpoint"}, "xlsx": {"excel"}}
+REPORT_KEYS = {kind: dg.AssetKey(["report", kind]) for kind in REPORT_KINDS}
+REPORT_DOCS = {
+    "html": "The results summary (結果概要) as one self-contained HTML file: a cover computed "
+    "from the data, then one section per slide with its headline, chart and base; prints one "
+    "slide per A4-landscape page.",
+    "pptx": "The results summary as PowerPoint: the same slides, with native, editable charts.",
+    "xlsx": "集計表: every question and comparison as its own sheet (counts, bases, percentages, "
+    "intervals), with a contents sheet.",
+}
 
 
 def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
@@ -40,9 +58,28 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
         skippable=True,
     )
 
+    report_deps = [
+        asset_key(s.key)
+        for s in specs
+        if s.group in ("marts_questions", "comparisons") or s.key == HEADLINES
+    ]
+    report_specs = [
+        dg.AssetSpec(
+            key=REPORT_KEYS[kind],
+            description=REPORT_DOCS[kind]
+            + f" <warehouse>/{REPORT_DIR}/koryu_results_<wave>.{kind}",
+            group_name="report",
+            kinds=kinds,
+            owners=OWNERS,
+            deps=report_deps,
+            skippable=True,
+        )
+        for kind, kinds in REPORT_KINDS.items()
+    ]
+
     @dg.multi_asset(
         name="build_marts",
-        specs=[*(table_spec(s) for s in specs), sql_spec],
+        specs=[*(table_spec(s) for s in specs), sql_spec, *report_specs],
         check_specs=check_specs(specs),
         can_subset=True,
         description="Tabulate every question of both forms from the facts (all waves), "
@@ -80,6 +117,21 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
         yield from check_results(
             codebook, specs, tables, MART_CHECKS, context.selected_asset_check_keys
         )
+
+        wanted = {kind for kind, key in REPORT_KEYS.items() if key in selected}
+        if wanted:
+            # imported here: the report's libraries cost a second and only this branch needs them
+            from koryu_pipeline.report import build_report
+
+            paths = build_report(codebook, tables, settings.warehouse / REPORT_DIR)
+            for kind in sorted(wanted):
+                yield dg.MaterializeResult(
+                    asset_key=REPORT_KEYS[kind],
+                    metadata={
+                        "path": dg.MetadataValue.path(str(paths[kind])),
+                        "bytes": paths[kind].stat().st_size,
+                    },
+                )
 
         if SQL_KEY in selected:
             result = publish_marts(settings.sql, arrow, digests)

@@ -5,6 +5,7 @@ from the marts and the codebook.
     build_report(get_codebook(), marts, warehouse / "report")
 """
 
-from koryu_pipeline.report.build import REPORT_DIR, build_report, read_marts_for_report
+from koryu_pipeline.report.build import build_report, read_marts_for_report
+from koryu_pipeline.report.sources import REPORT_DIR
 
 __all__ = ["REPORT_DIR", "build_report", "read_marts_for_report"]

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from koryu_pipeline.report.build import REPORT_DIR, build_report, read_marts_for_report
-from koryu_pipeline.report.sources import get_codebook
+from koryu_pipeline.report.build import build_report, read_marts_for_report
+from koryu_pipeline.report.sources import REPORT_DIR, get_codebook
 
 
 def main(argv: list[str] | None = None) -> int:

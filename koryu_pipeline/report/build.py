@@ -12,10 +12,14 @@ import pyarrow.parquet as pq
 from koryu_pipeline.report.html import render_html
 from koryu_pipeline.report.pptx import render_pptx
 from koryu_pipeline.report.slides import build_model
-from koryu_pipeline.report.sources import COMPARISON_KEYS, HEADLINES_KEY, Codebook, write_atomic
+from koryu_pipeline.report.sources import (
+    COMPARISON_KEYS,
+    HEADLINES_KEY,
+    Codebook,
+    write_atomic,
+)
 from koryu_pipeline.report.xlsx import render_xlsx
 
-REPORT_DIR = "report"
 FILE_STEM = "koryu_results"
 
 

@@ -1,18 +1,18 @@
-"""Everything the report takes from the rest of the pipeline, in one place.
-
-The pipeline's modules are being moved; when they are, only these imports change.
-"""
+"""Everything the report takes from the rest of the pipeline, in one place."""
 
 from __future__ import annotations
 
 from koryu_pipeline.codebook import Codebook, Entry, Form, get_codebook, normalise_text
-from koryu_pipeline.compare import DISPATCH_VS_HIRING_KEY, SUPPORT_GAP_KEY, WAVES_KEY
-from koryu_pipeline.headlines import HEADLINES_KEY, fullwidth, load_rules
-from koryu_pipeline.tabulate.likert import DONT_KNOW_LABELS
-from koryu_pipeline.tabulate.questions import question_key
+from koryu_pipeline.marts.headlines import fullwidth, load_rules
+from koryu_pipeline.marts.likert import DONT_KNOW_LABELS
 from koryu_pipeline.warehouse.parquet import write_atomic
+from koryu_pipeline.warehouse.tables import DISPATCH_VS_HIRING as DISPATCH_VS_HIRING_KEY
+from koryu_pipeline.warehouse.tables import HEADLINES as HEADLINES_KEY
+from koryu_pipeline.warehouse.tables import QUESTION_RESULTS as QUESTION_RESULTS_KEY
+from koryu_pipeline.warehouse.tables import REPORT_DIR, question_key
+from koryu_pipeline.warehouse.tables import SUPPORT_GAP as SUPPORT_GAP_KEY
+from koryu_pipeline.warehouse.tables import WAVES as WAVES_KEY
 
-QUESTION_RESULTS_KEY = "marts/question_results"
 COMPARISON_KEYS = (SUPPORT_GAP_KEY, DISPATCH_VS_HIRING_KEY, WAVES_KEY)
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "DONT_KNOW_LABELS",
     "HEADLINES_KEY",
     "QUESTION_RESULTS_KEY",
+    "REPORT_DIR",
     "SUPPORT_GAP_KEY",
     "WAVES_KEY",
     "Codebook",

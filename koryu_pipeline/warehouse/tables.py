@@ -373,6 +373,7 @@ WAVES = f"{COMPARISONS_PREFIX}/waves"
 HEADLINES = "marts/headlines"
 DATA_DICTIONARY = "data_dictionary"
 SQL_COPY = "sql/marts"  # the SQL copy, an asset though not a Parquet table
+REPORT_DIR = "report"  # <warehouse>/report/: the results summary's files
 FACT_INPUTS = (RESPONDENTS, ANSWERS, EXPOSURES)  # what every mart is computed from
 
 # The contract's columns first, in its order; then what we add (additions only, ever).

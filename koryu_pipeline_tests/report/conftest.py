@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from koryu_pipeline.codebook import Codebook, get_codebook
-from koryu_pipeline.ingest import ingest_wave, write_wave_facts
-from koryu_pipeline.marts import build_marts
+from koryu_pipeline.ingest.wave import ingest_wave
+from koryu_pipeline.marts.build import build_marts
 from koryu_pipeline.report import build_report
 from koryu_pipeline.report.slides import Report, build_model
+from koryu_pipeline.settings import Settings
+from koryu_pipeline.warehouse.parquet import write_wave
 from koryu_pipeline.warehouse.read import read_facts
 from koryu_pipeline_tests.runs import ROOT
 
@@ -33,8 +35,9 @@ def demo_marts(
     warehouse = tmp_path_factory.mktemp("report_wh")
     waves = sorted({p.name for p in RAW.glob("*/*") if p.is_dir()})
     for wave in waves:
-        write_wave_facts(codebook, warehouse, ingest_wave(codebook, RAW, wave))
-    marts = build_marts(codebook, *read_facts(codebook, warehouse))
+        facts = ingest_wave(codebook, RAW, wave)
+        write_wave(codebook, warehouse, wave, facts.tables)
+    marts = build_marts(codebook, *read_facts(codebook, warehouse), Settings().suppress_below)
     return {key: frame for key, (frame, _schema) in marts.items()}
 
 

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook
-from koryu_pipeline.headlines import load_rules
+from koryu_pipeline.marts.headlines import load_rules
 from koryu_pipeline.report.slides import (
     Report,
     build_model,
