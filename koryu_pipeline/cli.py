@@ -15,10 +15,18 @@ from pathlib import Path
 import pandas as pd
 
 from koryu_pipeline.codebook import CodebookError, get_codebook
+from koryu_pipeline.faults import (
+    Cause,
+    Fault,
+    WarehouseLock,
+    check_dagster_home,
+    explain,
+    root_cause,
+)
 from koryu_pipeline.ingest.readers import discover
 from koryu_pipeline.settings import Settings, SettingsError
 from koryu_pipeline.warehouse.parquet import read_partitions
-from koryu_pipeline.warehouse.tables import FILES, FILES_SCHEMA
+from koryu_pipeline.warehouse.tables import FILES, FILES_SCHEMA, REJECTIONS, REJECTIONS_SCHEMA
 
 
 class RunFailed(RuntimeError):
@@ -30,6 +38,7 @@ def _ensure_dagster_home() -> Path:
     if not home:
         home = str(Path(".dagster").resolve())
         os.environ["DAGSTER_HOME"] = home  # the runs show in `make ui`
+    check_dagster_home(Path(home))
     Path(home).mkdir(parents=True, exist_ok=True)
     config = Path(home) / "dagster.yaml"
     if home == str(Path(".dagster").resolve()) and not config.exists():
@@ -69,11 +78,16 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
             f"{settings.raw} (set KORYU_RAW_DIR, or run `koryu demo-data`)"
         )
     _ensure_dagster_home()
-    instance = dg.DagsterInstance.get()
-    known = set(instance.get_dynamic_partitions(WAVES.name))
-    new = [w for w in waves if w not in known]
-    if new:
-        instance.add_dynamic_partitions(WAVES.name, new)
+    try:
+        instance = dg.DagsterInstance.get()
+    except Exception as exc:  # a dagster.yaml that names a store it cannot open, ...
+        cause = root_cause(exc)
+        home = os.environ["DAGSTER_HOME"]
+        raise Fault(
+            f"Dagster cannot start from {home}/dagster.yaml: {cause.line()} -- fix: correct "
+            "that file (or start the storage it names), or move it aside"
+        ) from None
+    _register_waves(instance, WAVES.name, waves)
 
     plan = plan_run(instance, settings.raw, settings.warehouse, settings.sql, force=force)
     job = dg.reconstructable(get_koryu_job)
@@ -87,16 +101,31 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
         )
         run_ids.append(result.run_id)
         if not result.success:
-            errors = [
-                f"{e.step_key}: {e.event_specific_data.error.message.strip()}"
+            failures = [
+                (e.step_key, root_cause(e.event_specific_data.error))
                 for e in result.all_events
                 if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
             ]
-            raise RunFailed(
-                f"Dagster run {result.run_id} (wave {wave or 'all'}) failed:\n  "
-                + ("\n  ".join(errors) or "see the run's logs in `make ui`")
-            )
+            where = f"Dagster run {result.run_id[:8]} (wave {wave or 'all'})"
+            step, cause = failures[0] if failures else ("", Cause("RunFailure", ""))
+            raise RunFailed(explain(cause, f"{where}, step {step}" if step else where))
     return run_ids
+
+
+def _register_waves(instance, name: str, waves: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Add the raw folder's waves as partitions and drop the ones whose folder is gone (the
+    UI then offers only what exists). Another process adding the same wave at the same
+    moment is not an error."""
+    known = set(instance.get_dynamic_partitions(name))
+    new = [w for w in waves if w not in known]
+    if new:
+        try:
+            instance.add_dynamic_partitions(name, new)
+        except Exception:
+            if not set(new) <= set(instance.get_dynamic_partitions(name)):
+                raise
+    for gone in sorted(known - set(waves)):
+        instance.delete_dynamic_partition(name, gone)
 
 
 def file_summary(settings: Settings) -> pd.DataFrame:
@@ -118,15 +147,30 @@ def _print_summary(settings: Settings) -> None:
         print(f"{inst}/{wave}: {t['accepted']} accepted, {t['rejected']} rejected of {t['rows']}")
 
 
+def _print_set_aside(settings: Settings) -> None:
+    """Files rejected whole, each with what to do about it (the rejection's message)."""
+    rejections = read_partitions(settings.warehouse, REJECTIONS, REJECTIONS_SCHEMA)
+    whole = rejections.loc[rejections["source_row"].isna()]
+    if len(whole):
+        print("set aside (whole files):")
+        for r in whole.itertuples(index=False):
+            print(f"  {r.message}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         get_codebook()  # a broken form file is named here, before Dagster loads anything
-        run_ids = run_pipeline(settings, force=args.force)
-    except (RunFailed, CodebookError, SettingsError) as exc:
+        with WarehouseLock(settings.warehouse):
+            run_ids = run_pipeline(settings, force=args.force)
+    except (RunFailed, CodebookError, SettingsError, Fault) as exc:
         print(f"koryu run: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # anything else still ends with one line that says what
+        print(f"koryu run: {explain(root_cause(exc))}", file=sys.stderr)
+        return 1
     _print_summary(settings)
+    _print_set_aside(settings)
     runs = ", ".join(r[:8] for r in run_ids) if run_ids else "none: everything up to date"
     print(f"warehouse: {settings.warehouse}  runs: {runs}")
     return 0

@@ -30,12 +30,12 @@ def test_no_exports_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_failing_step_exits_1_naming_the_step(tmp_path: Path) -> None:
     write_msforms_xlsx(tmp_path / "raw/ministry/2023/a.xlsx", [base_ministry()])
-    blocked = tmp_path / "not_a_folder"
-    blocked.write_text("a file where the warehouse should be")
-    env = koryu_env(tmp_path, tmp_path / "raw", KORYU_WAREHOUSE_DIR=str(blocked))
-    proc = _koryu(env, "run")
+    (tmp_path / "wh").mkdir()
+    (tmp_path / "wh" / "facts").write_text("a file where a table folder should be")
+    proc = _koryu(koryu_env(tmp_path, tmp_path / "raw"), "run")
     assert proc.returncode == 1
-    assert "failed" in proc.stderr and "ingest_wave" in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "failed" in last and "step ingest_wave" in last and "fix:" in last
 
 
 def test_a_broken_form_file_is_named(tmp_path: Path) -> None:

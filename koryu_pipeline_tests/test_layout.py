@@ -22,6 +22,7 @@ STAGE = {
     "report": 4,
     "defs": 5,
     "definitions": 6,
+    "faults": 6,
     "cli": 6,
 }
 

@@ -28,6 +28,11 @@ def wave_of(key: str) -> str:
     return key.split("/")[1]
 
 
+def present_partitions(prints: dict[str, str]) -> set[tuple[str, str]]:
+    """(instrument, wave) of every folder holding an export: what the warehouse mirrors."""
+    return {(k.split("/")[0], wave_of(k)) for k in prints}
+
+
 def changed_waves(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """Waves with a file added, changed or removed."""
     keys = set(before) | set(after)

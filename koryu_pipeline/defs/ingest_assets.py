@@ -19,7 +19,12 @@ from koryu_pipeline.defs.plan import DIGEST, input_digests
 from koryu_pipeline.ingest.checks import FACT_CHECKS
 from koryu_pipeline.ingest.wave import ingest_wave
 from koryu_pipeline.settings import Settings
-from koryu_pipeline.warehouse.parquet import PART_FILE, read_partition, write_wave
+from koryu_pipeline.warehouse.parquet import (
+    PART_FILE,
+    prune_partitions,
+    read_partition,
+    write_wave,
+)
 from koryu_pipeline.warehouse.tables import (
     FILES,
     RAW,
@@ -92,12 +97,21 @@ def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
         context: AssetExecutionContext, settings: Settings
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         wave = context.partition_key
-        facts = ingest_wave(codebook, settings.raw, wave)
+        # Fingerprinted before reading: an export replaced while it is read makes the next
+        # run see a change and read it again, never the reverse.
         digest = input_digests(settings.raw, settings.warehouse, settings.sql)[0].get(wave, "")
+        facts = ingest_wave(codebook, settings.raw, wave)
         selected = [s for s in specs if asset_key(s.key) in context.selected_asset_keys]
         changed = write_wave(
             codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
         )
+        gone = prune_partitions(
+            settings.warehouse,
+            [s.key for s in selected],
+            lambda i, w: w != wave or i in facts.instruments(),
+        )
+        if gone:
+            context.log.info(f"removed partitions whose exports are gone: {gone}")
 
         files = facts.table(FILES)
         for row in files.itertuples(index=False):

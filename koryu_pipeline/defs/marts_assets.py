@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext
 
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
+from koryu_pipeline.defs.fingerprints import fingerprints, present_partitions
 from koryu_pipeline.defs.ingest_assets import OWNERS, table_spec
 from koryu_pipeline.defs.metadata import table_metadata
 from koryu_pipeline.defs.plan import DIGEST, input_digests
@@ -19,7 +20,12 @@ from koryu_pipeline.marts.build import build_marts
 from koryu_pipeline.marts.checks import MART_CHECKS
 from koryu_pipeline.settings import Settings
 from koryu_pipeline.warehouse.frames import to_table
-from koryu_pipeline.warehouse.parquet import parquet_bytes, table_path, write_atomic
+from koryu_pipeline.warehouse.parquet import (
+    parquet_bytes,
+    prune_partitions,
+    table_path,
+    write_atomic,
+)
 from koryu_pipeline.warehouse.publish import digest_bytes, publish_marts
 from koryu_pipeline.warehouse.read import read_facts
 from koryu_pipeline.warehouse.tables import (
@@ -29,6 +35,7 @@ from koryu_pipeline.warehouse.tables import (
     SQL_COPY,
     mart_tables,
     table_registry,
+    wave_tables,
 )
 
 SQL_KEY = asset_key(SQL_COPY)
@@ -88,6 +95,14 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
     def build_marts_asset(
         context: AssetExecutionContext, settings: Settings
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        present = present_partitions(fingerprints(settings.raw))
+        gone = prune_partitions(
+            settings.warehouse,
+            [s.key for s in wave_tables(table_registry(codebook))],
+            lambda i, w: (i, w) in present,
+        )
+        if gone:
+            context.log.info(f"removed partitions whose exports are gone: {gone}")
         respondents, answers, exposures = read_facts(codebook, settings.warehouse)
         marts = build_marts(codebook, respondents, answers, exposures, settings.suppress_below)
         selected = context.selected_asset_keys

@@ -9,8 +9,9 @@ written -- to a temporary file beside the target that is then renamed over it.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,26 @@ def list_partitions(root: Path, table: str) -> list[tuple[str, str]]:
     for f in sorted(base.glob(f"instrument=*/wave=*/{PART_FILE}")):
         out.append((f.parent.parent.name.split("=", 1)[1], f.parent.name.split("=", 1)[1]))
     return out
+
+
+def prune_partitions(
+    root: Path, tables: Iterable[str], keep: Callable[[str, str], bool]
+) -> list[str]:
+    """Remove the partitions (instrument, wave) that `keep` rejects -- a wave or instrument
+    whose exports left the raw folder -- so the warehouse mirrors it. Returns what went."""
+    removed = []
+    for table in tables:
+        base = Path(root) / table
+        for folder in sorted(base.glob("instrument=*/wave=*")):
+            instrument = folder.parent.name.split("=", 1)[1]
+            wave = folder.name.split("=", 1)[1]
+            if not keep(instrument, wave):
+                shutil.rmtree(folder)
+                removed.append(f"{table}/instrument={instrument}/wave={wave}")
+        for parent in base.glob("instrument=*"):
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+    return removed
 
 
 def read_partitions(root: Path, table: str, schema: pa.Schema) -> pd.DataFrame:

@@ -89,3 +89,29 @@ def publish_marts(
     finally:
         engine.dispose()
     return result
+
+
+def published_mismatches(url: str, digests: Mapping[str, str]) -> list[str]:
+    """What the SQL copy lacks against `digests` (key -> the content digest it should hold):
+    a table missing, or recorded with another digest. A database that cannot be reached is
+    one problem, not an error: the run that follows says why it failed."""
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
+            if STATE_TABLE not in present:
+                return [f"{STATE_TABLE} missing"]
+            state = _state_table(sa.MetaData())
+            known = {r.table_name: r.digest for r in conn.execute(sa.select(state))}
+    except sa.exc.SQLAlchemyError as exc:
+        return [f"cannot be read ({type(exc).__name__})"]
+    finally:
+        engine.dispose()
+    out = []
+    for key, digest in sorted(digests.items()):
+        name = sql_table_name(key)
+        if name not in present:
+            out.append(f"{name} missing")
+        elif known.get(name) != digest:
+            out.append(f"{name} differs from its Parquet file")
+    return out
