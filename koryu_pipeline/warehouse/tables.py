@@ -488,6 +488,13 @@ DISPATCH_VS_HIRING_COLUMNS = _cols(
         ("diff_ci_high", pa.float64()),
         ("pair_sort", pa.int16()),
         ("row_sort", pa.int16()),
+        ("dispatch_label", pa.string()),
+        ("hiring_label", pa.string()),
+        ("dispatch_shown_n", pa.int32()),
+        ("hiring_shown_n", pa.int32()),
+        ("dispatch_routing", pa.string()),
+        ("hiring_routing", pa.string()),
+        ("bases_differ_by_routing", pa.bool_()),
     ]
 )
 WAVES_COLUMNS = _cols(
@@ -689,7 +696,9 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             DISPATCH_VS_HIRING,
             "comparisons",
             "The mirrored dispatch and hiring questions (q01↔q09, q02↔q10, q04↔q11, q07↔q16, "
-            "q08_age↔q17_age) paired by label.",
+            "q07_reasons↔q16_reasons, q08_age↔q17_age): one row per item or option pair the "
+            "codebook's mirrors list by meaning, with both shares and bases, the difference "
+            "in points with its Newcombe 95% interval, and whether the bases differ by routing.",
             DISPATCH_VS_HIRING_COLUMNS,
             sort_by=DISPATCH_VS_HIRING_SORT,
         ),
