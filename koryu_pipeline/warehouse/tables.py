@@ -528,6 +528,11 @@ HEADLINES_COLUMNS = _cols(
         ("title", pa.string()),
         ("headline", pa.string()),
         ("sources", pa.string()),  # the marts the figures came from, e.g. "ministry/q01"
+        # what the headline rests on, as JSON text (DuckDB: json_extract / unnest)
+        ("figures", pa.string()),
+        ("conditions", pa.string()),
+        ("conditions_checked", pa.int16()),
+        ("conditions_failed", pa.int16()),
     ]
 )
 DATA_DICTIONARY_COLUMNS = _cols(
@@ -714,7 +719,10 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             HEADLINES,
             "report",
             "One finding per slide and wave, worded as the results summary words it, computed "
-            "from the marts by the rules in codebook/headlines.yaml.",
+            "from the marts by the rules in codebook/headlines.yaml; an interpretive clause "
+            "(a gap, a contrast, 次いで, an order, 最多) is asserted only when its condition "
+            "holds on the marts, and the figures, bands and conditions behind each headline "
+            "are stored beside it.",
             HEADLINES_COLUMNS,
             sort_by=HEADLINES_SORT,
         ),
