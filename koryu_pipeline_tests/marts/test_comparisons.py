@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from koryu_pipeline.codebook import get_codebook, load_codebook
@@ -159,3 +160,23 @@ def test_comparisons_empty_without_data() -> None:
     assert set(built) == {tables.SUPPORT_GAP, tables.DISPATCH_VS_HIRING, tables.WAVES}
     for key, schema in tables.schemas(tables.table_registry(cb), built).items():
         assert built[key].empty and list(built[key].columns) == schema.names
+
+
+def test_demo_warehouse_compares_every_intent_pair(demo_warehouse: Path) -> None:
+    """`koryu run` on the demo: every mirrored pair of q07<->q16 (and of their follow-ups)
+    has a row with both shares."""
+    table = pd.read_parquet(
+        demo_warehouse / "marts" / "comparisons" / "dispatch_vs_hiring" / "part-0.parquet"
+    )
+    mirrors = {m.questions: m for m in get_codebook().form("ministry", "2023").mirrors}
+    for questions in (("q07", "q16"), ("q07_reasons", "q16_reasons")):
+        rows = table.loc[table["dispatch_question_id"] == questions[0]]
+        assert len(rows) == len(mirrors[questions].pairs)
+        assert rows["dispatch_pct"].notna().all() and rows["hiring_pct"].notna().all()
+        assert rows["diff_ci_low"].le(rows["diff_pct_points"]).all()
+    intent = table.loc[table["dispatch_question_id"] == "q07"].set_index("row_sort")
+    assert (intent.loc[1, "dispatch_n"], intent.loc[1, "hiring_n"]) == (15, 24)
+    assert set(intent["dispatch_base_n"]) == set(intent["hiring_base_n"]) == {49}
+    reasons = table.loc[table["dispatch_question_id"] == "q07_reasons"]
+    assert set(reasons["dispatch_base_n"]) == {34} and set(reasons["hiring_base_n"]) == {25}
+    assert reasons["bases_differ_by_routing"].all()
