@@ -36,6 +36,9 @@ class Option:
     code: int  # 1-based position in the form's option list
     label: str  # verbatim Japanese label
     reconstructed: bool = False
+    # False for an answer that says nothing about the question's subject (その他, 分からない等,
+    # 特になし, ...): tabulated like any other, never named as a finding
+    substantive: bool = True
 
     @property
     def key(self) -> str:
@@ -100,6 +103,23 @@ class Entry:
     def exclusive_keys(self) -> frozenset[str]:
         return frozenset(normalise_text(x) for x in self.exclusive)
 
+    @cached_property
+    def non_substantive_codes(self) -> frozenset[int]:
+        return frozenset(o.code for o in self.options if not o.substantive)
+
+    def unit_code(self, ref: str | int) -> int | None:
+        """The unit a codebook reference names: a likert item's position, or an option's
+        code; by 1-based number or by (NFKC-normalised) label. None if there is none."""
+        units = (
+            [(i.sort, i.label) for i in self.items]
+            if self.type == "likert"
+            else [(o.code, o.label) for o in self.options]
+        )
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            return ref if any(code == ref for code, _ in units) else None
+        key = normalise_text(str(ref))
+        return next((code for code, label in units if normalise_text(label) == key), None)
+
 
 @dataclass(frozen=True)
 class Crosswalk:
@@ -109,6 +129,17 @@ class Crosswalk:
     to_instrument: str
     to_question: str
     pairs: tuple[tuple[str, str], ...]  # (this form's label, target form's label)
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A dispatch question and the hiring question that asks the same thing of the other
+    direction of the exchange, with the units (likert items, or options) that mean the same
+    on both sides. Pairs are by meaning, not by label: 「更なる交流派遣に積極的である」 pairs
+    with 「更なる交流採用に積極的である」."""
+
+    questions: tuple[str, str]
+    pairs: tuple[tuple[str | int, str | int], ...]  # (reference on side a, on side b)
 
 
 @dataclass(frozen=True)
@@ -122,7 +153,7 @@ class Form:
     timezone: str
     entries: tuple[Entry, ...]
     crosswalks: tuple[Crosswalk, ...] = ()
-    mirrors: tuple[tuple[str, str], ...] = ()
+    mirrors: tuple[Mirror, ...] = ()
     # entries identifying a respondent who may submit again (the latest submission wins)
     supersede_on: tuple[str, ...] = ()
     source: str = ""
@@ -191,8 +222,33 @@ def _option(raw: Any, code: int, where: str) -> Option:
     if isinstance(raw, str):
         return Option(code, raw)
     if isinstance(raw, dict) and isinstance(raw.get("text"), str):
-        return Option(code, raw["text"], bool(raw.get("reconstructed", False)))
+        substantive = raw.get("substantive", True)
+        if not isinstance(substantive, bool):
+            raise CodebookError(f"{where}: option {code} substantive must be true or false")
+        return Option(code, raw["text"], bool(raw.get("reconstructed", False)), substantive)
     raise CodebookError(f"{where}: option {code} must be a string or {{text: ...}}")
+
+
+def _ref(raw: Any) -> str | int:
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) else str(raw)
+
+
+def _mirror(raw: Any, where: str) -> Mirror:
+    if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list):
+        raise CodebookError(
+            f"{where}: a mirror is {{questions: [<dispatch id>, <hiring id>], pairs: [[a, b], "
+            f"...]}}, got {raw!r}"
+        )
+    questions = raw["questions"]
+    if len(questions) != 2:
+        raise CodebookError(f"{where}: mirror {questions} must name exactly two questions")
+    pairs = raw.get("pairs") or []
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        raise CodebookError(f"{where}: mirror {questions[0]}<->{questions[1]} pairs must be [a, b]")
+    return Mirror(
+        questions=(str(questions[0]), str(questions[1])),
+        pairs=tuple((_ref(a), _ref(b)) for a, b in pairs),
+    )
 
 
 def _entry(raw: dict[str, Any], scales: dict[str, tuple[str, ...]], where: str) -> Entry:
@@ -308,11 +364,39 @@ def _form(name: str, raw: dict[str, Any]) -> Form:
         timezone=str(fielded.get("timezone", "Asia/Tokyo")),
         entries=entries,
         crosswalks=crosswalks,
-        mirrors=tuple((str(a), str(b)) for a, b in raw.get("mirrors") or []),
+        mirrors=tuple(_mirror(m, where) for m in raw.get("mirrors") or []),
         supersede_on=tuple(str(x) for x in raw.get("supersede_on") or ()),
         source=where,
     )
     return form
+
+
+def _mirror_problems(m: Mirror, entries: dict[str, Entry], where: str) -> list[str]:
+    a, b = m.questions
+    name = f"{where}: mirror {a}<->{b}"
+    if a not in entries or b not in entries:
+        return [f"{name} names an unknown entry"]
+    ea, eb = entries[a], entries[b]
+    if not (ea.is_choice and eb.is_choice) or (ea.type == "likert") != (eb.type == "likert"):
+        return [f"{name} pairs a {ea.type} with a {eb.type} question"]
+    if not m.pairs:
+        return [f"{name} lists no pairs: name the items or options that mean the same"]
+    problems: list[str] = []
+    used: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    for row, refs in enumerate(m.pairs, start=1):
+        for side, (entry, ref) in enumerate(zip((ea, eb), refs, strict=True)):
+            code = entry.unit_code(ref)
+            unit = "item" if entry.type == "likert" else "option"
+            if code is None:
+                problems.append(f"{name} pair {row}: {entry.id} has no {unit} {ref!r}")
+            elif code in used[side]:
+                problems.append(
+                    f"{name} pair {row}: {entry.id} {unit} {ref!r} is already paired "
+                    f"(pair {used[side][code]})"
+                )
+            else:
+                used[side][code] = row
+    return problems
 
 
 def validate_codebook(cb: Codebook) -> None:
@@ -354,9 +438,8 @@ def validate_codebook(cb: Codebook) -> None:
         for col in f.supersede_on:
             if col not in seen:
                 problems.append(f"{where}: supersede_on names unknown entry {col}")
-        for a, b in f.mirrors:
-            if a not in seen or b not in seen:
-                problems.append(f"{where}: mirror pair {a}<->{b} names an unknown entry")
+        for m in f.mirrors:
+            problems += _mirror_problems(m, seen, where)
         for cw in f.crosswalks:
             src = seen.get(cw.question)
             if src is None:

@@ -43,3 +43,21 @@ def answered(value: object) -> bool:
     if isinstance(value, tuple):
         return len(value) > 0
     return isinstance(value, str) and value != ""
+
+
+def routing_conditions(form: Form, entry: Entry) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Every asked_if condition that decides whether `entry` is shown, its parents' first
+    (routing is transitive); empty when every respondent is asked."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for dep, values in entry.asked_if:
+        for cond in routing_conditions(form, form.entry_by_id[dep]):
+            if cond not in out:
+                out.append(cond)
+        out.append((dep, tuple(values)))
+    return tuple(out)
+
+
+def routing_text(form: Form, entry: Entry) -> str | None:
+    """Who is asked `entry`, in words: "s_dispatch = はい", "q07 = A | B"; None for all."""
+    conds = routing_conditions(form, entry)
+    return "; ".join(f"{dep} = {' | '.join(values)}" for dep, values in conds) or None

@@ -5,9 +5,10 @@ per-question marts so their figures are exactly the published ones.
   question it pairs with (the crosswalk in the hires form: support_wishes -> ministry q13).
   Columns keep the contract's names: `hires_*` is the side holding the crosswalk,
   `ministry_*` its target.
-- `dispatch_vs_hiring`: the form's mirror pairs (q01<->q09, ...). Likert items are paired by
-  identical (NFKC-normalised) item label and compared on positive_pct; choice questions
-  pair their options by identical label and compare pct. Unpaired labels are left out.
+- `dispatch_vs_hiring`: the form's mirrors (q01<->q09, ...), one row per item or option pair
+  the codebook lists (pairs by meaning: 「更なる交流派遣に積極的である」 with
+  「更なる交流採用に積極的である」). Likert items are compared on positive_pct, options on
+  pct; a row says who each side was asked (routing) and whether that differs.
 - `waves`: every cell beside the same instrument/question/item/option label in the previous
   wave present in the data. Empty (with its schema) while only one wave exists.
 
@@ -20,7 +21,8 @@ from itertools import pairwise
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook, normalise_text
+from koryu_pipeline.codebook import Codebook, CodebookError, Entry, normalise_text
+from koryu_pipeline.codebook.routing import routing_text
 from koryu_pipeline.marts.intervals import newcombe
 from koryu_pipeline.warehouse.frames import conform
 from koryu_pipeline.warehouse.tables import (
@@ -120,50 +122,61 @@ def support_gap(codebook: Codebook, results: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- mirrors
 
 
-def _paired_units(cells: pd.DataFrame, likert: bool) -> dict[str, dict[str, object]]:
-    """label key -> the figures compared: per item (positive) or per option (chosen)."""
-    out: dict[str, dict[str, object]] = {}
+def _unit_figures(cells: pd.DataFrame, likert: bool) -> dict[int, dict[str, object]]:
+    """unit code -> the figures compared: per likert item (item_sort; positive answers) or
+    per option (option_code; chosen)."""
+    out: dict[int, dict[str, object]] = {}
     if likert:
         for r in cells.drop_duplicates("item_id").itertuples():
-            out[normalise_text(str(r.item_label))] = {
+            out[int(r.item_sort)] = {
                 "label": r.item_label,
                 "item_id": r.item_id,
                 "option_code": None,
                 "n": r.positive_n,
                 "base_n": r.base_n,
+                "shown_n": r.shown_n,
                 "pct": r.positive_pct,
-                "sort": r.item_sort,
             }
     else:
         for r in cells.itertuples():
-            out[normalise_text(str(r.option_label))] = {
+            out[int(r.option_code)] = {
                 "label": r.option_label,
                 "item_id": None,
                 "option_code": r.option_code,
                 "n": r.n,
                 "base_n": r.base_n,
+                "shown_n": r.shown_n,
                 "pct": r.pct,
-                "sort": r.option_sort,
             }
     return out
 
 
+def _code(entry: Entry, ref: str | int) -> int:
+    code = entry.unit_code(ref)
+    if code is None:  # validate_codebook rejects such a mirror on load
+        raise CodebookError(f"mirror names no {ref!r} in {entry.id}")
+    return code
+
+
 def dispatch_vs_hiring(codebook: Codebook, results: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair the codebook's mirrors list (by meaning), per wave with data on both
+    sides: both shares and bases, the difference (dispatch - hiring) and its interval."""
     rows: list[dict[str, object]] = []
     cells = _by_question(results)
     for form in codebook.forms:
-        for pair_sort, (qa, qb) in enumerate(form.mirrors, start=1):
+        for pair_sort, mirror in enumerate(form.mirrors, start=1):
+            qa, qb = mirror.questions
             ea, eb = form.entry(qa), form.entry(qb)
-            likert = ea.type == "likert" and eb.type == "likert"
+            likert = ea.type == "likert"
             a_cells = _cells(cells, form.instrument, form.wave, qa)
             b_cells = _cells(cells, form.instrument, form.wave, qb)
             if a_cells.empty or b_cells.empty:
                 continue
-            ua, ub = _paired_units(a_cells, likert), _paired_units(b_cells, likert)
-            for key, a in ua.items():
-                b = ub.get(key)
-                if b is None:
-                    continue
+            ua, ub = _unit_figures(a_cells, likert), _unit_figures(b_cells, likert)
+            # different asked_if: the two bases are different groups of organisations
+            ra, rb = routing_text(form, ea), routing_text(form, eb)
+            for row_sort, (ref_a, ref_b) in enumerate(mirror.pairs, start=1):
+                a, b = ua[_code(ea, ref_a)], ub[_code(eb, ref_b)]
                 rows.append(
                     {
                         "instrument": form.instrument,
@@ -183,7 +196,14 @@ def dispatch_vs_hiring(codebook: Codebook, results: pd.DataFrame) -> pd.DataFram
                         "hiring_base_n": b["base_n"],
                         "hiring_pct": b["pct"],
                         "pair_sort": pair_sort,
-                        "row_sort": a["sort"],
+                        "row_sort": row_sort,
+                        "dispatch_label": a["label"],
+                        "hiring_label": b["label"],
+                        "dispatch_shown_n": a["shown_n"],
+                        "hiring_shown_n": b["shown_n"],
+                        "dispatch_routing": ra,
+                        "hiring_routing": rb,
+                        "bases_differ_by_routing": ra != rb,
                     }
                 )
     if not rows:

@@ -489,6 +489,13 @@ DISPATCH_VS_HIRING_COLUMNS = _cols(
         ("diff_ci_high", pa.float64()),
         ("pair_sort", pa.int16()),
         ("row_sort", pa.int16()),
+        ("dispatch_label", pa.string()),
+        ("hiring_label", pa.string()),
+        ("dispatch_shown_n", pa.int32()),
+        ("hiring_shown_n", pa.int32()),
+        ("dispatch_routing", pa.string()),
+        ("hiring_routing", pa.string()),
+        ("bases_differ_by_routing", pa.bool_()),
     ]
 )
 WAVES_COLUMNS = _cols(
@@ -522,6 +529,11 @@ HEADLINES_COLUMNS = _cols(
         ("title", pa.string()),
         ("headline", pa.string()),
         ("sources", pa.string()),  # the marts the figures came from, e.g. "ministry/q01"
+        # what the headline rests on, as JSON text (DuckDB: json_extract / unnest)
+        ("figures", pa.string()),
+        ("conditions", pa.string()),
+        ("conditions_checked", pa.int16()),
+        ("conditions_failed", pa.int16()),
     ]
 )
 DATA_DICTIONARY_COLUMNS = _cols(
@@ -690,7 +702,9 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             DISPATCH_VS_HIRING,
             "comparisons",
             "The mirrored dispatch and hiring questions (q01↔q09, q02↔q10, q04↔q11, q07↔q16, "
-            "q08_age↔q17_age) paired by label.",
+            "q07_reasons↔q16_reasons, q08_age↔q17_age): one row per item or option pair the "
+            "codebook's mirrors list by meaning, with both shares and bases, the difference "
+            "in points with its Newcombe 95% interval, and whether the bases differ by routing.",
             DISPATCH_VS_HIRING_COLUMNS,
             sort_by=DISPATCH_VS_HIRING_SORT,
         ),
@@ -706,7 +720,10 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             HEADLINES,
             "report",
             "One finding per slide and wave, worded as the results summary words it, computed "
-            "from the marts by the rules in codebook/headlines.yaml.",
+            "from the marts by the rules in codebook/headlines.yaml; an interpretive clause "
+            "(a gap, a contrast, 次いで, an order, 最多) is asserted only when its condition "
+            "holds on the marts, and the figures, bands and conditions behind each headline "
+            "are stored beside it.",
             HEADLINES_COLUMNS,
             sort_by=HEADLINES_SORT,
         ),

@@ -141,13 +141,29 @@ def test_crosswalk_mirrors_and_supersede_on(cb):
         assert normalise_text(b) in q13.option_by_key
     # every wish but 特になし has its ministry counterpart
     assert {a for a, _ in cw.pairs} == {o.label for o in wishes.options} - {"特になし"}
-    assert m.mirrors == (
+    assert [mirror.questions for mirror in m.mirrors] == [
         ("q01", "q09"),
         ("q02", "q10"),
         ("q04", "q11"),
         ("q07", "q16"),
+        ("q07_reasons", "q16_reasons"),
         ("q08_age", "q17_age"),
-    )
+    ]
+    # every pair names a unit on both sides, none twice
+    for mirror in m.mirrors:
+        a, b = (m.entry(q) for q in mirror.questions)
+        codes = [(a.unit_code(x), b.unit_code(y)) for x, y in mirror.pairs]
+        assert None not in {c for pair in codes for c in pair}
+        for side in (0, 1):
+            assert len({pair[side] for pair in codes}) == len(codes)
+    intent = next(x for x in m.mirrors if x.questions == ("q07", "q16"))
+    assert [
+        (m.entry("q07").unit_code(x), m.entry("q16").unit_code(y)) for x, y in intent.pairs
+    ] == [
+        (1, 1),
+        (2, 2),
+        (3, 3),
+    ]
     assert m.supersede_on == ("org_name", "personnel_line")
     assert h.supersede_on == ()  # anonymous form
 
@@ -294,3 +310,84 @@ def test_package_forms_are_the_deployed_ones():
         "hires_2023.yaml",
         "ministry_2023.yaml",
     ]
+
+
+def test_non_substantive_options_are_marked(cb):
+    m, h = cb.form("ministry", "2023"), cb.form("hires", "2023")
+    assert m.entry("q12").non_substantive_codes == {9, 10}  # 特になし, 分からない等
+    assert h.entry("support_wishes").non_substantive_codes == {12}  # 特になし
+    assert m.entry("q04").non_substantive_codes == {5}  # 分からない、効果未検証等
+    # 「no such case」 is a finding, not a non-answer
+    assert m.entry("q04").options[0].substantive
+    # every その他 / 分からない / 特になし option of a question is marked
+    for form in (m, h):
+        for e in form.questions:
+            for o in e.options:
+                if e.type != "likert" and any(w in o.label for w in ("その他", "分から", "特に")):
+                    assert not o.substantive, (e.id, o.label)
+
+
+def _mirrors_2024(tmp_path: Path, mirrors: str) -> Path:
+    return _write(
+        tmp_path,
+        "ministry_2024.yaml",
+        'extends: ministry_2023\nwave: "2024"\nmirrors:\n' + textwrap.dedent(mirrors),
+    )
+
+
+@pytest.mark.parametrize(
+    ("mirrors", "expected"),
+    [
+        (
+            "  - questions: [q07, q16]\n    pairs: [[更なる交流派遣に積極的, 1]]\n",
+            "mirror q07<->q16 pair 1: q07 has no option '更なる交流派遣に積極的'",
+        ),
+        (
+            "  - questions: [q01, q09]\n    pairs: [[職員の育成のため, 即戦力となる人材]]\n",
+            "mirror q01<->q09 pair 1: q09 has no item '即戦力となる人材'",
+        ),
+        (
+            "  - questions: [q07, q16]\n    pairs: [[1, 1], [2, 2], [どちらともいえない, 3]]\n",
+            "pair 3: q07 option 'どちらともいえない' is already paired \\(pair 2\\)",
+        ),
+        ("  - questions: [q07, q16]\n    pairs: [[1, 1], [2, 1]]\n", "q16 option 1 is already"),
+        ("  - questions: [q07, q16]\n    pairs: [[4, 1]]\n", "q07 has no option 4"),
+        ("  - questions: [q01, q16]\n    pairs: [[1, 1]]\n", "pairs a likert with a single"),
+        ("  - questions: [q07, q99]\n    pairs: [[1, 1]]\n", "q07<->q99 names an unknown entry"),
+        ("  - questions: [q07, q16]\n", "mirror q07<->q16 lists no pairs"),
+        ("  - [q07, q16]\n", r"a mirror is \{questions: "),
+        ("  - questions: [q07]\n    pairs: [[1, 1]]\n", "must name exactly two questions"),
+    ],
+)
+def test_mirror_pairs_are_checked_on_load(tmp_path, mirrors, expected):
+    _mirrors_2024(tmp_path, mirrors)
+    with pytest.raises(CodebookError, match=expected):
+        load_codebook(tmp_path)
+
+
+def test_mirror_problems_are_listed_together(tmp_path):
+    _mirrors_2024(
+        tmp_path,
+        """\
+          - questions: [q07, q16]
+            pairs: [[1, 9], [1, 2]]
+          - questions: [q08_age, q17_age]
+            pairs: [[20代, 20代], [60代, 30代]]
+        """,
+    )
+    with pytest.raises(CodebookError) as info:
+        load_codebook(tmp_path)
+    message = str(info.value)
+    assert "ministry_2024.yaml: mirror q07<->q16 pair 1: q16 has no option 9" in message
+    assert "mirror q07<->q16 pair 2: q07 option 1 is already paired (pair 1)" in message
+    assert "mirror q08_age<->q17_age pair 2: q08_age has no option '60代'" in message
+
+
+def test_substantive_must_be_a_boolean(tmp_path):
+    _write(
+        tmp_path,
+        "broken_2023.yaml",
+        BROKEN.replace("options: [A, B]\n", "options: [A, {text: B, substantive: maybe}]\n", 1),
+    )
+    with pytest.raises(CodebookError, match="option 2 substantive must be true or false"):
+        load_codebook(tmp_path)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from koryu_pipeline.codebook import get_codebook, load_codebook
@@ -40,32 +41,75 @@ def test_support_gap() -> None:
     assert gap["wave"].unique().tolist() == ["2023"]
 
 
-def test_dispatch_vs_hiring() -> None:
+def test_dispatch_vs_hiring_pairs_by_meaning() -> None:
+    """One row per pair the codebook's mirrors list, whatever the labels say."""
+    cb = get_codebook()
     table = calibrated_marts()[tables.DISPATCH_VS_HIRING][0]
     assert list(table.columns) == tables.DISPATCH_VS_HIRING_SCHEMA.names
-    pairs = table.groupby("dispatch_question_id")["label"].apply(list).to_dict()
-    assert pairs == {
-        "q01": ["民間との相互理解の促進を図るため"],
-        "q02": ["民間との相互理解の促進につながった"],
-        "q04": ["十分な成果を得られなかったケースはない", "分からない、効果未検証等"],
-        "q07": ["どちらともいえない"],  # the other two labels differ (派遣 / 採用)
-        "q08_age": ["20代", "30代", "40代", "50代以上"],
-    }
+    mirrors = cb.form("ministry", "2023").mirrors
+    assert len(table) == sum(len(m.pairs) for m in mirrors)
+    assert table["dispatch_pct"].notna().all() and table["hiring_pct"].notna().all()
+    intent = table.loc[table["dispatch_question_id"] == "q07"]
+    assert list(zip(intent["dispatch_label"], intent["hiring_label"], strict=True)) == [
+        ("更なる交流派遣に積極的である", "更なる交流採用に積極的である"),
+        ("どちらともいえない", "どちらともいえない"),
+        (
+            "更なる交流派遣には消極的である（交流派遣を縮小したい）",
+            "更なる交流採用には消極的である（交流採用を縮小したい）",
+        ),
+    ]
+    keen = intent.iloc[0]
+    assert (
+        keen["dispatch_n"],
+        keen["dispatch_base_n"],
+        keen["hiring_n"],
+        keen["hiring_base_n"],
+    ) == (
+        15,
+        49,
+        24,
+        49,
+    )
+    assert keen["label"] == keen["dispatch_label"]  # the published column keeps its meaning
+    d, lo, hi = newcombe(15, 49, 24, 49)
+    assert (keen["diff_pct_points"], keen["diff_ci_low"], keen["diff_ci_high"]) == pytest.approx(
+        (100 * float(d), 100 * float(lo), 100 * float(hi))
+    )
+    # asked of every organisation on both sides: same base, no routing note
+    assert not intent["bases_differ_by_routing"].any()
+    assert intent["dispatch_routing"].isna().all() and intent["hiring_routing"].isna().all()
+
+
+def test_dispatch_vs_hiring_says_when_routing_makes_the_bases_differ() -> None:
+    table = calibrated_marts()[tables.DISPATCH_VS_HIRING][0]
     likert = table.loc[table["dispatch_question_id"] == "q01"].iloc[0]
     assert likert["measure"] == "positive_pct"
     assert (likert["dispatch_item_id"], likert["hiring_item_id"]) == ("q01_1", "q09_3")
     assert (likert["dispatch_n"], likert["dispatch_base_n"]) == (15, 16)
     assert (likert["hiring_n"], likert["hiring_base_n"]) == (30, 34)
-    d, lo, hi = newcombe(15, 16, 30, 34)
-    assert likert["diff_pct_points"] == pytest.approx(100 * float(d))
-    assert (likert["diff_ci_low"], likert["diff_ci_high"]) == pytest.approx(
-        (100 * float(lo), 100 * float(hi))
+    assert (likert["dispatch_shown_n"], likert["hiring_shown_n"]) == (16, 34)
+    assert likert["bases_differ_by_routing"]
+    assert (likert["dispatch_routing"], likert["hiring_routing"]) == (
+        "s_dispatch = はい",
+        "s_hire = はい",
     )
+    # the follow-ups: each asked of those who were not keen on its own system
+    reasons = table.loc[table["dispatch_question_id"] == "q07_reasons"]
+    assert reasons["hiring_question_id"].unique().tolist() == ["q16_reasons"]
+    assert len(reasons) == 6 and reasons["bases_differ_by_routing"].all()
+    assert set(reasons["dispatch_base_n"]) == {34} and set(reasons["hiring_base_n"]) == {25}
+    capacity = reasons.iloc[0]
+    assert (capacity["dispatch_label"], capacity["hiring_label"]) == (
+        "職員の人員不足で交流派遣をする余裕がない",
+        "交流採用者を受け入れる体制が整っていない",
+    )
+    assert capacity["dispatch_routing"].startswith("q07 = どちらともいえない | ")
     age = table.loc[(table["dispatch_question_id"] == "q08_age") & (table["label"] == "30代")]
     row = age.iloc[0]
-    assert row["measure"] == "pct"
+    assert row["measure"] == "pct" and not row["bases_differ_by_routing"]
     assert (row["dispatch_n"], row["dispatch_base_n"], row["hiring_n"]) == (24, 49, 22)
     assert row["diff_pct_points"] == pytest.approx(100 * (24 - 22) / 49)
+    assert table["pair_sort"].is_monotonic_increasing
 
 
 def _two_wave_codebook(tmp_path: Path):
@@ -116,3 +160,23 @@ def test_comparisons_empty_without_data() -> None:
     assert set(built) == {tables.SUPPORT_GAP, tables.DISPATCH_VS_HIRING, tables.WAVES}
     for key, schema in tables.schemas(tables.table_registry(cb), built).items():
         assert built[key].empty and list(built[key].columns) == schema.names
+
+
+def test_demo_warehouse_compares_every_intent_pair(demo_warehouse: Path) -> None:
+    """`koryu run` on the demo: every mirrored pair of q07<->q16 (and of their follow-ups)
+    has a row with both shares."""
+    table = pd.read_parquet(
+        demo_warehouse / "marts" / "comparisons" / "dispatch_vs_hiring" / "part-0.parquet"
+    )
+    mirrors = {m.questions: m for m in get_codebook().form("ministry", "2023").mirrors}
+    for questions in (("q07", "q16"), ("q07_reasons", "q16_reasons")):
+        rows = table.loc[table["dispatch_question_id"] == questions[0]]
+        assert len(rows) == len(mirrors[questions].pairs)
+        assert rows["dispatch_pct"].notna().all() and rows["hiring_pct"].notna().all()
+        assert rows["diff_ci_low"].le(rows["diff_pct_points"]).all()
+    intent = table.loc[table["dispatch_question_id"] == "q07"].set_index("row_sort")
+    assert (intent.loc[1, "dispatch_n"], intent.loc[1, "hiring_n"]) == (15, 24)
+    assert set(intent["dispatch_base_n"]) == set(intent["hiring_base_n"]) == {49}
+    reasons = table.loc[table["dispatch_question_id"] == "q07_reasons"]
+    assert set(reasons["dispatch_base_n"]) == {34} and set(reasons["hiring_base_n"]) == {25}
+    assert reasons["bases_differ_by_routing"].all()
