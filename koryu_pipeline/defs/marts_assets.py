@@ -13,8 +13,9 @@ from dagster import AssetExecutionContext
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
 from koryu_pipeline.defs.ingest_assets import OWNERS, table_spec
-from koryu_pipeline.defs.metadata import table_metadata
-from koryu_pipeline.defs.plan import DIGEST, input_digests
+from koryu_pipeline.defs.metadata import headlines_markdown, table_metadata
+from koryu_pipeline.defs.plan import current_inputs, marts_record
+from koryu_pipeline.defs.progress import progress
 from koryu_pipeline.marts.build import build_marts
 from koryu_pipeline.marts.checks import MART_CHECKS
 from koryu_pipeline.settings import Settings
@@ -22,7 +23,13 @@ from koryu_pipeline.warehouse.frames import to_table
 from koryu_pipeline.warehouse.parquet import parquet_bytes, table_path, write_atomic
 from koryu_pipeline.warehouse.publish import digest_bytes, publish_marts
 from koryu_pipeline.warehouse.read import read_facts
-from koryu_pipeline.warehouse.tables import EXPOSURES, SQL_COPY, mart_tables, table_registry
+from koryu_pipeline.warehouse.tables import (
+    EXPOSURES,
+    HEADLINES,
+    SQL_COPY,
+    mart_tables,
+    table_registry,
+)
 
 SQL_KEY = asset_key(SQL_COPY)
 
@@ -51,7 +58,9 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
     def build_marts_asset(
         context: AssetExecutionContext, settings: Settings
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        say = progress(context)
         respondents, answers, exposures = read_facts(codebook, settings.warehouse)
+        say(f"marts: tabulating {len(respondents)} responses of every wave")
         marts = build_marts(codebook, respondents, answers, exposures, settings.suppress_below)
         selected = context.selected_asset_keys
         rewritten = 0
@@ -69,11 +78,12 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
             path = table_path(settings.warehouse, key)
             changed = write_atomic(path, data)
             rewritten += changed
+            extra = {"headlines": headlines_markdown(frame)} if key == HEADLINES else {}
             yield dg.MaterializeResult(
                 asset_key=asset_key(key),
-                metadata=table_metadata(table, str(path), rewritten=changed),
+                metadata=table_metadata(table, str(path), rewritten=changed, **extra),
             )
-        context.log.info(f"{rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
+        say(f"marts: {rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
 
         tables = {key: frame for key, (frame, _) in marts.items()}
         tables[EXPOSURES] = exposures
@@ -83,14 +93,15 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
 
         if SQL_KEY in selected:
             result = publish_marts(settings.sql, arrow, digests)
-            context.log.info(
+            say(
                 f"SQL copy at {result.url_safe}: {len(result.replaced)} tables replaced, "
                 f"{len(result.unchanged)} unchanged"
             )
+            inputs = current_inputs(settings.raw, settings.warehouse, settings.sql)
             yield dg.MaterializeResult(
                 asset_key=SQL_KEY,
                 metadata={
-                    DIGEST: input_digests(settings.raw, settings.warehouse, settings.sql)[1],
+                    **marts_record(inputs),  # the marts' marker: what they were built from
                     "url": result.url_safe,
                     "tables": len(marts),
                     "tables_replaced": len(result.replaced),

@@ -5,13 +5,19 @@ files it read, the code and codebook, and where it wrote). A wave whose latest
 materialisation in Dagster's event log carries today's digest, and whose files are on disk,
 is up to date; the marts likewise. So an unchanged nightly run rewrites nothing and a
 changed export reruns its own wave and the marts only.
+
+Beside the digest, each run records what went into it (the files' fingerprints, the code
+digest, where it wrote), so a plan also says *why* something is stale: `koryu status`,
+`koryu run --dry-run`, the schedule and the sensor all plan here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -29,8 +35,42 @@ from koryu_pipeline.defs.fingerprints import (
 )
 
 DIGEST = "koryu/input_digest"
+# what went into a digest, recorded beside it so that a plan can say what changed
+RAW_FILES = "koryu/raw_files"  # on the wave marker: its files' fingerprints
+CODE = "koryu/code_digest"
+WAREHOUSE = "koryu/warehouse"
+WAVE_DIGESTS = "koryu/wave_digests"  # on the marts marker: the waves it was built from
+SQL_TARGET = "koryu/sql_digest"  # a digest of the SQL URL, which may hold a password
 WAVE_MARKER = dg.AssetKey(["quarantine", "files"])  # written for every wave with exports
 MARTS_MARKER = dg.AssetKey(["sql", "marts"])  # the last thing the marts step writes
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Today's inputs: every export's fingerprint, the code digest, and the digests."""
+
+    prints: dict[str, str]
+    code: str
+    warehouse: str
+    sql_digest: str
+    wave_digests: dict[str, str]
+    marts_digest: str
+
+    def files(self, wave: str) -> dict[str, str]:
+        return {k: v for k, v in self.prints.items() if wave_of(k) == wave}
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The latest materialisation of a marker asset in the event log."""
+
+    run_id: str
+    timestamp: float  # seconds since the epoch
+    metadata: dict[str, Any]
+
+    @property
+    def digest(self) -> str | None:
+        return self.metadata.get(DIGEST)
 
 
 @dataclass
@@ -40,6 +80,18 @@ class RunPlan:
     marts_digest: str
     stale_waves: list[str] = field(default_factory=list)
     marts_stale: bool = True
+    # why each stale wave (and the marts) must run, in words; the last run of each
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+    marts_reasons: list[str] = field(default_factory=list)
+    last_runs: dict[str, LastRun] = field(default_factory=dict)
+    marts_last_run: LastRun | None = None
+    files: dict[str, str] = field(default_factory=dict)  # today's fingerprints
+
+    @property
+    def raw_state(self) -> str:
+        """One digest of every export under the raw folder."""
+        payload = json.dumps(self.files, sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()[:16]
 
     @property
     def up_to_date(self) -> bool:
@@ -70,38 +122,143 @@ def asset_selections(graph: AssetGraph) -> tuple[list[dg.AssetKey], list[dg.Asse
     return everything, [k for k in everything if graph.get(k).partitions_def is not None]
 
 
-def input_digests(raw: Path, warehouse: Path, sql_url: str) -> tuple[dict[str, str], str]:
+def sql_digest(sql_url: str) -> str:
+    return hashlib.sha256(sql_url.encode()).hexdigest()[:16]
+
+
+def current_inputs(raw: Path, warehouse: Path, sql_url: str) -> Inputs:
     prints = fingerprints(raw)
     code = code_digest()
     waves = sorted({wave_of(k) for k in prints})
     per_wave = {w: wave_input_digest(prints, w, code, warehouse) for w in waves}
-    return per_wave, marts_input_digest(per_wave, sql_url)
+    return Inputs(
+        prints=prints,
+        code=code,
+        warehouse=str(Path(warehouse).resolve()),
+        sql_digest=sql_digest(sql_url),
+        wave_digests=per_wave,
+        marts_digest=marts_input_digest(per_wave, sql_url),
+    )
 
 
-def _recorded(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None) -> str | None:
+def input_digests(raw: Path, warehouse: Path, sql_url: str) -> tuple[dict[str, str], str]:
+    inputs = current_inputs(raw, warehouse, sql_url)
+    return inputs.wave_digests, inputs.marts_digest
+
+
+def wave_record(inputs: Inputs, wave: str) -> dict[str, Any]:
+    """The metadata a wave's marker materialisation records (see RAW_FILES)."""
+    return {
+        DIGEST: inputs.wave_digests.get(wave, ""),
+        RAW_FILES: dg.MetadataValue.json(inputs.files(wave)),
+        CODE: inputs.code,
+        WAREHOUSE: inputs.warehouse,
+    }
+
+
+def marts_record(inputs: Inputs) -> dict[str, Any]:
+    return {
+        DIGEST: inputs.marts_digest,
+        WAVE_DIGESTS: dg.MetadataValue.json(inputs.wave_digests),
+        CODE: inputs.code,
+        SQL_TARGET: inputs.sql_digest,
+    }
+
+
+def last_run(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None
+) -> LastRun | None:
     flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
     records = instance.fetch_materializations(flt, limit=1).records
     if not records or records[0].asset_materialization is None:
         return None
-    value = records[0].asset_materialization.metadata.get(DIGEST)
-    return getattr(value, "value", None)
+    record = records[0]
+    meta = record.asset_materialization.metadata  # type: ignore[union-attr]
+    return LastRun(
+        run_id=record.run_id,
+        timestamp=record.timestamp,
+        metadata={k: getattr(v, "value", v) for k, v in meta.items()},
+    )
+
+
+def _changes(before: dict[str, str], now: dict[str, str]) -> list[str]:
+    out = []
+    for name in sorted(set(before) | set(now)):
+        if name not in before:
+            out.append(f"new export {name}")
+        elif name not in now:
+            out.append(f"export {name} removed")
+        elif before[name] != now[name]:
+            out.append(f"export {name} changed")
+    return out
+
+
+def _wave_reasons(inputs: Inputs, wave: str, last: LastRun | None, on_disk: bool) -> list[str]:
+    if last is None:
+        return ["never run"]
+    reasons = [] if on_disk else ["its tables are missing from the warehouse"]
+    if last.digest == inputs.wave_digests[wave]:
+        return reasons
+    files = last.metadata.get(RAW_FILES)
+    if isinstance(files, dict):
+        reasons += _changes(files, inputs.files(wave))
+    if last.metadata.get(CODE) not in (None, inputs.code):
+        reasons.append("the code or codebook changed")
+    if last.metadata.get(WAREHOUSE) not in (None, inputs.warehouse):
+        reasons.append(f"last written to another warehouse ({last.metadata[WAREHOUSE]})")
+    return reasons or ["its inputs changed since the last run"]
+
+
+def _marts_reasons(
+    inputs: Inputs, stale_waves: list[str], last: LastRun | None, on_disk: bool
+) -> list[str]:
+    reasons = [f"after wave {w}" for w in stale_waves]
+    if last is None:
+        return [*reasons, "never run"]
+    if not on_disk:
+        reasons.append("the marts are missing from the warehouse")
+    if last.digest == inputs.marts_digest:
+        return reasons
+    built = last.metadata.get(WAVE_DIGESTS)
+    if isinstance(built, dict):
+        for wave in sorted(set(built) | set(inputs.wave_digests)):
+            if wave not in built:
+                reasons.append(f"wave {wave} is new since the marts were built")
+            elif wave not in inputs.wave_digests:
+                reasons.append(f"wave {wave} has no exports any more")
+            elif built[wave] != inputs.wave_digests[wave] and wave not in stale_waves:
+                reasons.append(f"wave {wave} changed since the marts were built")
+    if last.metadata.get(SQL_TARGET) not in (None, inputs.sql_digest):
+        reasons.append("the SQL copy goes to another database (KORYU_SQL_URL)")
+    return reasons or ["their inputs changed since the last run"]
 
 
 def plan_run(
     instance: dg.DagsterInstance, raw: Path, warehouse: Path, sql_url: str, force: bool = False
 ) -> RunPlan:
-    per_wave, marts = input_digests(raw, warehouse, sql_url)
-    plan = RunPlan(waves=sorted(per_wave), wave_digests=per_wave, marts_digest=marts)
-    marker_file = Path(warehouse) / "quarantine" / "files"
-    for wave, digest in per_wave.items():
-        on_disk = any(marker_file.glob(f"instrument=*/wave={wave}/*.parquet"))
-        if force or not on_disk or _recorded(instance, WAVE_MARKER, wave) != digest:
-            plan.stale_waves.append(wave)
-    marts_on_disk = (Path(warehouse) / "marts" / "headlines").is_dir()
-    plan.marts_stale = (
-        force
-        or bool(plan.stale_waves)
-        or not marts_on_disk
-        or _recorded(instance, MARTS_MARKER, None) != marts
+    inputs = current_inputs(raw, warehouse, sql_url)
+    plan = RunPlan(
+        waves=sorted(inputs.wave_digests),
+        wave_digests=inputs.wave_digests,
+        marts_digest=inputs.marts_digest,
+        files=inputs.prints,
     )
+    marker_file = Path(warehouse) / "quarantine" / "files"
+    for wave in plan.waves:
+        on_disk = any(marker_file.glob(f"instrument=*/wave={wave}/*.parquet"))
+        last = last_run(instance, WAVE_MARKER, wave)
+        if last is not None:
+            plan.last_runs[wave] = last
+        reasons = ["--force"] if force else _wave_reasons(inputs, wave, last, on_disk)
+        if reasons:
+            plan.stale_waves.append(wave)
+            plan.reasons[wave] = reasons
+    marts_on_disk = (Path(warehouse) / "marts" / "headlines").is_dir()
+    plan.marts_last_run = last_run(instance, MARTS_MARKER, None)
+    plan.marts_reasons = (
+        ["--force"]
+        if force
+        else _marts_reasons(inputs, plan.stale_waves, plan.marts_last_run, marts_on_disk)
+    )
+    plan.marts_stale = bool(plan.marts_reasons)
     return plan
