@@ -207,7 +207,8 @@ _FACT_KINDS = frozenset({"parquet", "pandas", "pandera"})
 
 
 def _partition_note(key: str) -> str:
-    return f" Parquet at <warehouse>/{key}/instrument=…/wave=…/."
+    # a code span: the UI renders descriptions as markdown, where <warehouse> would vanish
+    return f" Parquet at `<warehouse>/{key}/instrument=…/wave=…/`."
 
 
 def wide_schema(form: Form, validated: bool) -> pa.Schema:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+import yaml
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from koryu_pipeline.codebook import Codebook, get_codebook, load_codebook
@@ -235,3 +236,15 @@ def test_sensor_switched_on_right_after_koryu_run_requests_nothing(demo_warehous
         result = _tick(instance, _defs(paths), paths, None)
     assert result.run_requests == []
     assert _why(result) == "everything is up to date"
+
+
+def test_deploy_example_queues_every_run_one_at_a_time(tmp_path: Path) -> None:
+    """UI runs of the implicit asset job carry no lane tag: the example's queue still takes
+    one run at a time (its storage part needs PostgreSQL: test_postgres.py runs it whole)."""
+    example = yaml.safe_load((ROOT / "deploy/dagster.yaml.example").read_text())
+    config = {"run_coordinator": example["run_coordinator"], "telemetry": {"enabled": False}}
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with dg.DagsterInstance.from_config(str(tmp_path)) as inst:
+        queue = inst.get_concurrency_config().run_queue_config
+    assert queue is not None and queue.max_concurrent_runs == 1
+    assert {"key": "koryu/lane", "limit": 1} in queue.tag_concurrency_limits
