@@ -68,6 +68,11 @@ def file_counts(warehouse: Path) -> list[FileCount]:
     return out
 
 
+def _whole(c: FileCount) -> bool:
+    """Set aside whole for a reason other than being unreadable (no_form, missing_column)."""
+    return c.set_aside_whole is not None and not c.unreadable
+
+
 def _rules(rules: dict[str, int]) -> str:
     return ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items()))
 
@@ -109,6 +114,10 @@ def summary_lines(counts: list[FileCount]) -> list[str]:
         parts.append(f"{rejected} rejected" + (f" ({_rules(rules)})" if rules else ""))
         unreadable = sum(c.unreadable for c in group)
         tail = f"; {unreadable} unreadable file{'s' * (unreadable > 1)}" if unreadable else ""
+        whole = sorted({str(c.set_aside_whole).split(":")[0] for c in group if _whole(c)})
+        if whole:
+            n = sum(_whole(c) for c in group)
+            tail += f"; {_files(n)} set aside whole ({', '.join(whole)})"
         lines.append(f"{instrument}/{wave}: {', '.join(parts)} of {rows} rows{tail}")
     return lines
 
@@ -118,6 +127,10 @@ def when(last: LastRun | None) -> str:
         return "never run"
     stamp = datetime.fromtimestamp(last.timestamp).astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return f"last run {stamp} (run {last.run_id[:8]})"
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' * (n != 1)}"
 
 
 def _standing(reasons: list[str] | None) -> str:
@@ -149,22 +162,24 @@ def status_lines(plan: RunPlan, counts: list[FileCount], raw: Path, warehouse: P
     for wave in plan.waves:
         files = [k for k in plan.files if wave_of(k) == wave]
         last = plan.last_runs.get(wave)
-        lines += ["", f"wave {wave}: {len(files)} files; {when(last)}"]
+        lines += ["", f"wave {wave}: {_files(len(files))}; {when(last)}"]
         lines.append(f"  {_standing(plan.reasons.get(wave))}")
         mine = [c for c in counts if c.wave == wave]
         for instrument in sorted({k.split("/")[0] for k in files} | {c.instrument for c in mine}):
             got = [c for c in mine if c.instrument == instrument]
             n_files = sum(1 for k in files if k.split("/")[0] == instrument)
             if not got:
-                lines.append(f"  {instrument}: {n_files} files, not read yet")
+                lines.append(f"  {instrument}: {_files(n_files)}, not read yet")
                 continue
             aside = sum(c.duplicates + c.rejected for c in got)
             dups = sum(c.duplicates for c in got)
             unreadable = sum(c.unreadable for c in got)
             note = f", of which {dups} {COUNTED_ONCE}" if dups else ""
             note += f"; {unreadable} unreadable" if unreadable else ""
+            whole = sum(_whole(c) for c in got)
+            note += f"; {_files(whole)} set aside whole" if whole else ""
             lines.append(
-                f"  {instrument}: {n_files} files; at its last run "
+                f"  {instrument}: {_files(n_files)}; at its last run "
                 f"{sum(c.accepted for c in got)} accepted, {aside} set aside{note}"
             )
     lines += ["", f"marts and SQL copy: {when(plan.marts_last_run)}"]

@@ -147,8 +147,10 @@ def build_ingest_asset(
                     **extra,
                 ),
             )
+            if spec.key in STAGING_TABLES:
+                continue  # no checks read them, and their schema needs the wave's form
             written = _on_disk(codebook, settings, spec.key, wave, facts.instruments())
-            if written is not None and spec.key not in STAGING_TABLES:
+            if written is not None:
                 tables[spec.key] = written
         yield from check_results(
             codebook, specs, tables, FACT_CHECKS, context.selected_asset_check_keys

@@ -221,12 +221,12 @@ def _marts_reasons(
         return reasons
     built = last.metadata.get(WAVE_DIGESTS)
     if isinstance(built, dict):
-        for wave in sorted(set(built) | set(inputs.wave_digests)):
+        for wave in sorted((set(built) | set(inputs.wave_digests)) - set(stale_waves)):
             if wave not in built:
                 reasons.append(f"wave {wave} is new since the marts were built")
             elif wave not in inputs.wave_digests:
                 reasons.append(f"wave {wave} has no exports any more")
-            elif built[wave] != inputs.wave_digests[wave] and wave not in stale_waves:
+            elif built[wave] != inputs.wave_digests[wave]:
                 reasons.append(f"wave {wave} changed since the marts were built")
     if last.metadata.get(SQL_TARGET) not in (None, inputs.sql_digest):
         reasons.append("the SQL copy goes to another database (KORYU_SQL_URL)")
