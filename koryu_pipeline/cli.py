@@ -71,9 +71,9 @@ def run_pipeline(
     force: bool = False,
     on_plan: Callable[[RunPlan], None] | None = None,
 ) -> list[str]:
-    """Register the waves found under the raw folder as partitions and materialise, through
-    Dagster, what their inputs require: each changed wave's facts, then (with the last
-    changed wave) the cross-wave marts and the SQL copy. Unchanged inputs launch no run.
+    """Materialise, through Dagster, what the inputs of the waves under the raw folder
+    require: each changed wave's facts, then (with the last changed wave) the cross-wave
+    marts and the SQL copy. Unchanged inputs launch no run. `on_plan` sees the plan first.
     Returns the run ids. Raises RunFailed with the failing steps' errors.
 
     The runs use Dagster's in_process executor: the graph is two steps that run one after

@@ -7,11 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from koryu_pipeline.defs.fingerprints import wave_of
-from koryu_pipeline.defs.plan import LastRun, RunPlan
 from koryu_pipeline.warehouse.parquet import read_partitions
 from koryu_pipeline.warehouse.tables import FILES, FILES_SCHEMA, REJECTIONS, REJECTIONS_SCHEMA
+
+if TYPE_CHECKING:  # not at run time: `koryu demo-data` need not import Dagster
+    from koryu_pipeline.defs.plan import LastRun, RunPlan
 
 DUPLICATE = "duplicate"  # the same response in an earlier or later export: counted once
 COUNTED_ONCE = "counted once (duplicate of another export)"
