@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
 from koryu_pipeline.defs.ingest_assets import OWNERS, table_spec
+from koryu_pipeline.defs.lineage import column_lineages
 from koryu_pipeline.defs.metadata import headlines_markdown, table_metadata
 from koryu_pipeline.defs.plan import current_inputs, marts_record
 from koryu_pipeline.defs.progress import progress
@@ -36,6 +37,7 @@ SQL_KEY = asset_key(SQL_COPY)
 
 def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
     specs = mart_tables(table_registry(codebook))
+    lineages = column_lineages(codebook, table_registry(codebook))
     sql_spec = dg.AssetSpec(
         key=SQL_KEY,
         description="The SQL copy: every mart as its own table at KORYU_SQL_URL "
@@ -78,7 +80,11 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
             path = table_path(settings.warehouse, key)
             changed = write_atomic(path, data)
             rewritten += changed
-            extra = {"headlines": headlines_markdown(frame)} if key == HEADLINES else {}
+            extra: dict[str, object] = {}
+            if key == HEADLINES:
+                extra["headlines"] = headlines_markdown(frame)
+            if key in lineages:
+                extra["dagster/column_lineage"] = lineages[key]
             yield dg.MaterializeResult(
                 asset_key=asset_key(key),
                 metadata=table_metadata(table, str(path), rewritten=changed, **extra),
