@@ -1,18 +1,22 @@
-"""`koryu` — run the pipeline through Dagster, or write the demo exports.
+"""`koryu` — run the pipeline through Dagster, tell where things stand, write the demo exports.
 
-koryu run          materialise every asset for every wave found under KORYU_RAW_DIR
-koryu demo-data    (re)write the calibrated demo exports under KORYU_RAW_DIR
-koryu docs         rewrite docs/warehouse.md's table reference from the table registry
+koryu run              materialise what changed, for every wave found under KORYU_RAW_DIR
+koryu run --dry-run    say what would run and why, and run nothing
+koryu status           per wave: files, accepted, set aside, last run, up to date or what changed
+koryu demo-data        (re)write the calibrated demo exports under KORYU_RAW_DIR
+koryu docs             rewrite docs/warehouse.md's table reference from the table registry
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from koryu_pipeline.codebook import CodebookError, get_codebook
 from koryu_pipeline.faults import (
@@ -25,8 +29,12 @@ from koryu_pipeline.faults import (
 )
 from koryu_pipeline.ingest.readers import discover
 from koryu_pipeline.settings import Settings, SettingsError
-from koryu_pipeline.warehouse.parquet import read_partitions
-from koryu_pipeline.warehouse.tables import FILES, FILES_SCHEMA, REJECTIONS, REJECTIONS_SCHEMA
+from koryu_pipeline.status import file_counts, plan_lines, status_lines, summary_lines
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from koryu_pipeline.defs.plan import RunPlan
 
 
 class RunFailed(RuntimeError):
@@ -47,18 +55,43 @@ def _ensure_dagster_home() -> Path:
     return Path(home)
 
 
-# in-process execution; the console shows INFO and up (per-file counts, rejections by rule),
-# while the event log keeps everything for the UI
+# in-process execution; Dagster's console shows errors only: the command prints its own
+# progress lines (defs/progress.py) and summary, and the event log keeps everything for the UI
 RUN_CONFIG = {
     "execution": {"config": {"in_process": {}}},
-    "loggers": {"console": {"config": {"log_level": "INFO"}}},
+    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
 }
 
 
-def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
-    """Register the waves found under the raw folder as partitions and materialise, through
-    Dagster, what their inputs require: each changed wave's facts, then (with the last
-    changed wave) the cross-wave marts and the SQL copy. Unchanged inputs launch no run.
+def _instance() -> dg.DagsterInstance:
+    import dagster as dg
+
+    _ensure_dagster_home()
+    try:
+        return dg.DagsterInstance.get()
+    except Exception as exc:  # a dagster.yaml that names a store it cannot open, ...
+        cause = root_cause(exc)
+        raise Fault(
+            f"Dagster cannot start from {os.environ['DAGSTER_HOME']}/dagster.yaml: "
+            f"{cause.line()} -- fix: correct that file (or start the storage it names), or "
+            "move it aside"
+        ) from None
+
+
+def make_plan(instance: dg.DagsterInstance, settings: Settings, force: bool = False) -> RunPlan:
+    from koryu_pipeline.defs.plan import plan_run
+
+    return plan_run(instance, settings.raw, settings.warehouse, settings.sql, force=force)
+
+
+def run_pipeline(
+    settings: Settings,
+    force: bool = False,
+    on_plan: Callable[[RunPlan], None] | None = None,
+) -> list[str]:
+    """Materialise, through Dagster, what the inputs of the waves under the raw folder
+    require: each changed wave's facts, then (with the last changed wave) the cross-wave
+    marts and the SQL copy. Unchanged inputs launch no run. `on_plan` sees the plan first.
     Returns the run ids. Raises RunFailed with the failing steps' errors.
 
     The runs use Dagster's in_process executor: the graph is two steps that run one after
@@ -67,29 +100,14 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
     multiprocess executor."""
     import dagster as dg
 
+    # the partitions are the raw folder's waves, read as the definitions load (after this)
     from koryu_pipeline.definitions import defs, get_koryu_job
-    from koryu_pipeline.defs.partitions import WAVES
-    from koryu_pipeline.defs.plan import plan_run
 
-    waves = list(discover(settings.raw))
-    if not waves:
-        raise RunFailed(
-            f"no exports found: expected <raw>/<instrument>/<wave>/*.xlsx|*.csv under "
-            f"{settings.raw} (set KORYU_RAW_DIR, or run `koryu demo-data`)"
-        )
-    _ensure_dagster_home()
-    try:
-        instance = dg.DagsterInstance.get()
-    except Exception as exc:  # a dagster.yaml that names a store it cannot open, ...
-        cause = root_cause(exc)
-        home = os.environ["DAGSTER_HOME"]
-        raise Fault(
-            f"Dagster cannot start from {home}/dagster.yaml: {cause.line()} -- fix: correct "
-            "that file (or start the storage it names), or move it aside"
-        ) from None
-    _register_waves(instance, WAVES.name, waves)
-
-    plan = plan_run(instance, settings.raw, settings.warehouse, settings.sql, force=force)
+    _require_exports(settings)
+    instance = _instance()
+    plan = make_plan(instance, settings, force)
+    if on_plan is not None:
+        on_plan(plan)
     job = dg.reconstructable(get_koryu_job)
     run_ids: list[str] = []
     for wave, selection in plan.batches(defs().resolve_asset_graph()):
@@ -112,67 +130,76 @@ def run_pipeline(settings: Settings, force: bool = False) -> list[str]:
     return run_ids
 
 
-def _register_waves(instance, name: str, waves: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """Add the raw folder's waves as partitions and drop the ones whose folder is gone (the
-    UI then offers only what exists). Another process adding the same wave at the same
-    moment is not an error."""
-    known = set(instance.get_dynamic_partitions(name))
-    new = [w for w in waves if w not in known]
-    if new:
-        try:
-            instance.add_dynamic_partitions(name, new)
-        except Exception:
-            if not set(new) <= set(instance.get_dynamic_partitions(name)):
-                raise
-    for gone in sorted(known - set(waves)):
-        instance.delete_dynamic_partition(name, gone)
+def _require_exports(settings: Settings) -> None:
+    if not discover(settings.raw):
+        raise RunFailed(
+            f"no exports found: expected <raw>/<instrument>/<wave>/*.xlsx|*.csv under "
+            f"{settings.raw} (set KORYU_RAW_DIR, or run `koryu demo-data`)"
+        )
 
 
-def file_summary(settings: Settings) -> pd.DataFrame:
-    return read_partitions(settings.warehouse, FILES, FILES_SCHEMA)
+def _print(lines: list[str]) -> None:
+    for line in lines:
+        print(line, flush=True)
 
 
-def _print_summary(settings: Settings) -> None:
-    files = file_summary(settings)
-    if files.empty:
-        print("no export files were read")
-        return
-    width = max(len(s) for s in files["source_file"])
-    print(f"{'file'.ljust(width)}  {'rows':>5}  {'accepted':>8}  {'rejected':>8}")
-    for r in files.itertuples(index=False):
-        mark = "  (file rejected)" if r.file_rejected else ""
-        print(f"{r.source_file.ljust(width)}  {r.rows:>5}  {r.accepted:>8}  {r.rejected:>8}{mark}")
-    totals = files.groupby(["instrument", "wave"])[["rows", "accepted", "rejected"]].sum()
-    for (inst, wave), t in totals.iterrows():
-        print(f"{inst}/{wave}: {t['accepted']} accepted, {t['rejected']} rejected of {t['rows']}")
+@contextmanager
+def _progress_to_stdout() -> Iterator[None]:
+    """Print the steps' progress lines as they come (the runs execute in this process)."""
+    from koryu_pipeline.defs.progress import PROGRESS
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    level, propagate = PROGRESS.level, PROGRESS.propagate
+    PROGRESS.addHandler(handler)
+    PROGRESS.setLevel(logging.INFO)
+    PROGRESS.propagate = False
+    try:
+        yield
+    finally:
+        PROGRESS.removeHandler(handler)
+        PROGRESS.setLevel(level)
+        PROGRESS.propagate = propagate
 
 
-def _print_set_aside(settings: Settings) -> None:
-    """Files rejected whole, each with what to do about it (the rejection's message)."""
-    rejections = read_partitions(settings.warehouse, REJECTIONS, REJECTIONS_SCHEMA)
-    whole = rejections.loc[rejections["source_row"].isna()]
-    if len(whole):
-        print("set aside (whole files):")
-        for r in whole.itertuples(index=False):
-            print(f"  {r.message}")
+def _announce(plan: RunPlan) -> None:
+    if not plan.up_to_date:
+        _print(plan_lines(plan))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         get_codebook()  # a broken form file is named here, before Dagster loads anything
-        with WarehouseLock(settings.warehouse):
-            run_ids = run_pipeline(settings, force=args.force)
+        if args.dry_run:
+            _require_exports(settings)
+            _print(plan_lines(make_plan(_instance(), settings, args.force)))
+            print("(--dry-run: nothing was run)")
+            return 0
+        with WarehouseLock(settings.warehouse), _progress_to_stdout():
+            run_ids = run_pipeline(settings, force=args.force, on_plan=_announce)
     except (RunFailed, CodebookError, SettingsError, Fault) as exc:
         print(f"koryu run: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # anything else still ends with one line that says what
         print(f"koryu run: {explain(root_cause(exc))}", file=sys.stderr)
         return 1
-    _print_summary(settings)
-    _print_set_aside(settings)
+    _print(summary_lines(file_counts(settings.warehouse)))
     runs = ", ".join(r[:8] for r in run_ids) if run_ids else "none: everything up to date"
     print(f"warehouse: {settings.warehouse}  runs: {runs}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+        get_codebook()
+        plan = make_plan(_instance(), settings)
+    except (CodebookError, SettingsError, Fault) as exc:
+        print(f"koryu status: {exc}", file=sys.stderr)
+        return 1
+    counts = file_counts(settings.warehouse)
+    _print(status_lines(plan, counts, settings.raw, settings.warehouse))
     return 0
 
 
@@ -202,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--force", action="store_true", help="rerun every wave and the marts even if unchanged"
     )
+    run.add_argument(
+        "--dry-run", action="store_true", help="say what would run and why; run nothing"
+    )
     run.set_defaults(func=cmd_run)
+    status = sub.add_parser("status", help="per wave: files, accepted, set aside, last run")
+    status.set_defaults(func=cmd_status)
     demo = sub.add_parser("demo-data", help="write the calibrated demo exports")
     demo.add_argument("--raw-dir", help="target folder (default: KORYU_RAW_DIR or data/raw)")
     demo.set_defaults(func=cmd_demo_data)

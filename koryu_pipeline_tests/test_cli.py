@@ -73,3 +73,61 @@ def test_demo_data_rewrites_the_committed_exports(tmp_path: Path) -> None:
     assert written == committed
     for rel in committed:
         assert filecmp.cmp(ROOT / "data/raw" / rel, out / rel, shallow=False), rel
+
+
+def _lines(text: str, start: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(start)]
+
+
+def test_status_dry_run_and_summary_before_and_after_a_changed_export(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    first = [base_ministry(org_name="甲省"), base_ministry(org_name="乙省")]
+    # an early partial export holding the first response again, and a file nobody can read
+    write_msforms_xlsx(raw / "ministry/2023/a_partial.xlsx", first[:1])
+    write_msforms_xlsx(raw / "ministry/2023/b_final.xlsx", first)
+    (raw / "ministry/2023/c_broken.xlsx").write_bytes(b"not a workbook")
+    env = koryu_env(tmp_path, raw)
+
+    before = _koryu(env, "status")
+    assert before.returncode == 0, before.stderr
+    assert "wave 2023: 3 files; never run" in before.stdout
+    assert "ministry: 3 files, not read yet" in before.stdout
+    dry = _koryu(env, "run", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "wave 2023: to run (never run)" in dry.stdout
+    assert "1 Dagster run: wave 2023 + marts + SQL copy" in dry.stdout
+    assert "nothing was run" in dry.stdout and not (tmp_path / "wh").exists()
+
+    ran = run_koryu(env)
+    # progress while it works through the files, then the summary
+    assert _lines(ran.stdout, "  wave 2023: file ") == [
+        "  wave 2023: file 1 of 3: ministry/2023/a_partial.xlsx: 1 rows read",
+        "  wave 2023: file 2 of 3: ministry/2023/b_final.xlsx: 2 rows read",
+        "  wave 2023: file 3 of 3: ministry/2023/c_broken.xlsx: unreadable "
+        "(not a readable .xlsx workbook (File is not a zip file))",
+    ]
+    assert "ministry/2023: 2 accepted, 1 counted once (duplicate of another export), " in ran.stdout
+    assert "0 rejected of 3 rows; 1 unreadable file" in ran.stdout
+    [broken] = _lines(ran.stdout, "ministry/2023/c_broken.xlsx")
+    assert broken.split()[1:5] == ["-", "-", "-", "-"] and "unreadable: not a readable" in broken
+    [partial] = _lines(ran.stdout, "ministry/2023/a_partial.xlsx")
+    assert partial.split()[1:5] == ["1", "0", "1", "0"]  # rows, accepted, counted once, rejected
+
+    after = _koryu(env, "status").stdout
+    assert "  up to date" in after and "last run " in after and "never run" not in after
+    assert "ministry: 3 files; at its last run 2 accepted, 1 set aside, of which 1 " in after
+    assert "1 unreadable" in after
+    assert "nothing to run" in _koryu(env, "run", "--dry-run").stdout
+
+    # the final export is re-exported with one more response
+    write_msforms_xlsx(raw / "ministry/2023/b_final.xlsx", [*first, base_ministry(org_name="丙省")])
+    changed = _koryu(env, "status").stdout
+    assert "  to run: export ministry/2023/b_final.xlsx changed" in changed
+    assert "  to run: after wave 2023" in changed
+    dry = _koryu(env, "run", "--dry-run").stdout
+    assert "wave 2023: to run (export ministry/2023/b_final.xlsx changed)" in dry
+    assert "marts and SQL copy: to run (after wave 2023)" in dry
+
+    again = run_koryu(env)
+    assert "ministry/2023: 3 accepted, 1 counted once" in again.stdout
+    assert "  up to date" in _koryu(env, "status").stdout

@@ -179,11 +179,15 @@ def test_run_prints_per_file_counts(demo_warehouse: Path) -> None:
     out = (demo_warehouse.parent / "stdout.txt").read_text()
     for name, exp in EXPECTED_FILES.items():
         line = next(x for x in out.splitlines() if x.startswith(name))
-        assert line.split()[1:4] == [
+        # rows, accepted, counted once (a duplicate of another export), rejected
+        duplicates = exp["rejected"].get("duplicate", 0)
+        assert line.split()[1:5] == [
             str(exp["rows"]),
             str(exp["accepted"]),
-            str(exp["rows"] - exp["accepted"]),
+            str(duplicates),
+            str(exp["rows"] - exp["accepted"] - duplicates),
         ]
+    assert "ministry/2023: 49 accepted, 20 counted once (duplicate of another export)" in out
     assert "ministry/2023: 49 accepted" in out
     assert "hires/2023: 552 accepted" in out
 

@@ -14,8 +14,8 @@ from dagster import AssetExecutionContext
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
 from koryu_pipeline.defs.metadata import definition_metadata, table_metadata
-from koryu_pipeline.defs.partitions import WAVES
-from koryu_pipeline.defs.plan import DIGEST, input_digests
+from koryu_pipeline.defs.plan import DIGEST, current_inputs, wave_record
+from koryu_pipeline.defs.progress import progress
 from koryu_pipeline.ingest.checks import FACT_CHECKS
 from koryu_pipeline.ingest.wave import ingest_wave
 from koryu_pipeline.settings import Settings
@@ -39,7 +39,7 @@ OWNERS = ["team:koryu-data"]
 EXPORT_KINDS = {"msforms_xlsx": {"excel", "msforms"}, "googleforms_csv": {"csv", "googleforms"}}
 
 
-def raw_specs(codebook: Codebook) -> list[dg.AssetSpec]:
+def raw_specs(codebook: Codebook, partitions: dg.PartitionsDefinition) -> list[dg.AssetSpec]:
     """The exports dropped under <raw>/<instrument>/<wave>/: produced outside Dagster."""
     specs = []
     for instrument in codebook.instruments:
@@ -52,7 +52,7 @@ def raw_specs(codebook: Codebook) -> list[dg.AssetSpec]:
                 group_name="raw",
                 kinds=EXPORT_KINDS[latest.export],
                 owners=OWNERS,
-                partitions_def=WAVES,
+                partitions_def=partitions,
             )
         )
     return specs
@@ -81,14 +81,16 @@ def _on_disk(settings: Settings, spec: TableSpec, wave: str, instruments: list[s
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
+def build_ingest_asset(
+    codebook: Codebook, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
     specs = wave_tables(table_registry(codebook))
 
     @dg.multi_asset(
         name="ingest_wave",
-        specs=[table_spec(s, partitions_def=WAVES) for s in specs],
+        specs=[table_spec(s, partitions_def=partitions) for s in specs],
         check_specs=check_specs(specs),
-        partitions_def=WAVES,
+        partitions_def=partitions,
         can_subset=True,
         description="Read every export of a wave, validate it with pandera, and normalise it "
         "into the fact tables; bad rows and files go to the quarantine.",
@@ -97,21 +99,25 @@ def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
         context: AssetExecutionContext, settings: Settings
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         wave = context.partition_key
+        say = progress(context)
         # Fingerprinted before reading: an export replaced while it is read makes the next
         # run see a change and read it again, never the reverse.
-        digest = input_digests(settings.raw, settings.warehouse, settings.sql)[0].get(wave, "")
-        facts = ingest_wave(codebook, settings.raw, wave)
+        inputs = current_inputs(settings.raw, settings.warehouse, settings.sql)
+        digest = inputs.wave_digests.get(wave, "")
+        facts = ingest_wave(codebook, settings.raw, wave, progress=say)
         selected = [s for s in specs if asset_key(s.key) in context.selected_asset_keys]
         changed = write_wave(
             codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
         )
+        rewritten = sum(len(v) for v in changed.values())
+        say(f"wave {wave}: {len(selected)} tables written ({rewritten} files changed)")
         gone = prune_partitions(
             settings.warehouse,
             [s.key for s in selected],
             lambda i, w: w != wave or i in facts.instruments(),
         )
         if gone:
-            context.log.info(f"removed partitions whose exports are gone: {gone}")
+            say(f"wave {wave}: removed partitions whose exports are gone: {gone}")
 
         files = facts.table(FILES)
         for row in files.itertuples(index=False):
@@ -138,8 +144,9 @@ def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
                 "partitions_rewritten": len(changed[spec.key]),
                 "instruments": ", ".join(facts.instruments()),
             }
-            if spec.key == FILES:
+            if spec.key == FILES:  # the wave's marker: what went in, for the plan's reasons
                 extra["per_file"] = dg.MetadataValue.json(files.to_dict(orient="records"))
+                extra.update(wave_record(inputs, wave))
             if spec.key == REJECTIONS:
                 extra["rejections_by_rule"] = dg.MetadataValue.json(rule_counts)
             yield dg.MaterializeResult(

@@ -14,8 +14,10 @@ from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
 from koryu_pipeline.defs.fingerprints import fingerprints, present_partitions
 from koryu_pipeline.defs.ingest_assets import OWNERS, table_spec
-from koryu_pipeline.defs.metadata import table_metadata
-from koryu_pipeline.defs.plan import DIGEST, input_digests
+from koryu_pipeline.defs.lineage import column_lineages
+from koryu_pipeline.defs.metadata import headlines_markdown, table_metadata
+from koryu_pipeline.defs.plan import current_inputs, marts_record
+from koryu_pipeline.defs.progress import progress
 from koryu_pipeline.marts.build import build_marts
 from koryu_pipeline.marts.checks import MART_CHECKS
 from koryu_pipeline.settings import Settings
@@ -54,6 +56,7 @@ REPORT_DOCS = {
 
 def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
     specs = mart_tables(table_registry(codebook))
+    lineages = column_lineages(codebook, table_registry(codebook))
     sql_spec = dg.AssetSpec(
         key=SQL_KEY,
         description="The SQL copy: every mart as its own table at KORYU_SQL_URL "
@@ -95,6 +98,7 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
     def build_marts_asset(
         context: AssetExecutionContext, settings: Settings
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        say = progress(context)
         present = present_partitions(fingerprints(settings.raw))
         gone = prune_partitions(
             settings.warehouse,
@@ -102,8 +106,9 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
             lambda i, w: (i, w) in present,
         )
         if gone:
-            context.log.info(f"removed partitions whose exports are gone: {gone}")
+            say(f"marts: removed partitions whose exports are gone: {gone}")
         respondents, answers, exposures = read_facts(codebook, settings.warehouse)
+        say(f"marts: tabulating {len(respondents)} responses of every wave")
         marts = build_marts(codebook, respondents, answers, exposures, settings.suppress_below)
         selected = context.selected_asset_keys
         rewritten = 0
@@ -121,11 +126,16 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
             path = table_path(settings.warehouse, key)
             changed = write_atomic(path, data)
             rewritten += changed
+            extra: dict[str, object] = {}
+            if key == HEADLINES:
+                extra["headlines"] = headlines_markdown(frame)
+            if key in lineages:
+                extra["dagster/column_lineage"] = lineages[key]
             yield dg.MaterializeResult(
                 asset_key=asset_key(key),
-                metadata=table_metadata(table, str(path), rewritten=changed),
+                metadata=table_metadata(table, str(path), rewritten=changed, **extra),
             )
-        context.log.info(f"{rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
+        say(f"marts: {rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
 
         tables = {key: frame for key, (frame, _) in marts.items()}
         tables[EXPOSURES] = exposures
@@ -150,14 +160,15 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
 
         if SQL_KEY in selected:
             result = publish_marts(settings.sql, arrow, digests)
-            context.log.info(
+            say(
                 f"SQL copy at {result.url_safe}: {len(result.replaced)} tables replaced, "
                 f"{len(result.unchanged)} unchanged"
             )
+            inputs = current_inputs(settings.raw, settings.warehouse, settings.sql)
             yield dg.MaterializeResult(
                 asset_key=SQL_KEY,
                 metadata={
-                    DIGEST: input_digests(settings.raw, settings.warehouse, settings.sql)[1],
+                    **marts_record(inputs),  # the marts' marker: what they were built from
                     "url": result.url_safe,
                     "tables": len(marts),
                     "tables_replaced": len(result.replaced),

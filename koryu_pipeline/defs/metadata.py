@@ -64,3 +64,16 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
         cells = [("" if v is None else str(v)).replace("|", "\\|")[:40] for v in row.values()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def headlines_markdown(frame: pd.DataFrame) -> dg.MarkdownMetadataValue:
+    """Every headline in full, per wave and slide: the preview cuts cells at 40 characters,
+    and these sentences are what the table is read for."""
+    lines: list[str] = []
+    for wave, rows in frame.groupby("wave", sort=True):
+        lines.append(f"### Wave {wave}")
+        for r in rows.sort_values("slide").itertuples(index=False):
+            text = r.headline if isinstance(r.headline, str) else "_(no finding: no data)_"
+            source = f" _(from {r.sources})_" if isinstance(r.sources, str) else ""
+            lines += [f"**{r.slide}. {r.title}**", "", f"{text}{source}", ""]
+    return dg.MetadataValue.md("\n".join(lines) or "_(no headlines)_")

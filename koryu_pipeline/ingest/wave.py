@@ -4,6 +4,7 @@ defs/ only call these."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,13 +43,46 @@ class WaveFacts:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
+def _read_all(
+    codebook: Codebook,
+    raw_dir: Path,
+    wave: str,
+    files: dict[str, list[Path]],
+    progress: Callable[[str], None],
+) -> dict[str, list[ParsedExport]]:
+    """Every export of the wave, read in order, saying so as each file is done (a large
+    workbook takes a while, and whoever waits should see which one)."""
+    total = sum(len(f) for f in files.values())
+    out: dict[str, list[ParsedExport]] = {}
+    done = 0
+    for instrument, paths in files.items():
+        for path in paths:
+            done += 1
+            parsed = read_export(path, raw_dir, codebook, instrument, wave)
+            if parsed.problem is not None and parsed.problem.rule == "unreadable_file":
+                reason = parsed.problem.message.removeprefix(f"{parsed.source_file}: ")
+                what = f"unreadable ({reason})"
+            elif parsed.problem is not None:
+                what = f"{parsed.rows} rows, set aside whole: {parsed.problem.rule}"
+            else:
+                what = f"{parsed.rows} rows read"
+            progress(f"wave {wave}: file {done} of {total}: {parsed.source_file}: {what}")
+            out.setdefault(instrument, []).append(parsed)
+    return out
+
+
+def ingest_wave(
+    codebook: Codebook,
+    raw_dir: Path,
+    wave: str,
+    progress: Callable[[str], None] | None = None,
+) -> WaveFacts:
+    """`progress` receives a line per file read and per instrument validated."""
+    say = progress or (lambda _message: None)
     out = WaveFacts(wave)
-    for instrument in codebook.instruments:
-        files = export_files(raw_dir, instrument, wave)
-        if not files:
-            continue
-        parsed = [read_export(p, raw_dir, codebook, instrument, wave) for p in files]
+    found = {i: export_files(raw_dir, i, wave) for i in codebook.instruments}
+    read = _read_all(codebook, raw_dir, wave, {i: f for i, f in found.items() if f}, say)
+    for instrument, parsed in read.items():
         out.parsed[instrument] = parsed
         if not codebook.has_form(instrument, wave):
             # no form to read these files by: each file is recorded as rejected whole
@@ -86,6 +120,7 @@ def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
             )
             continue
         form = codebook.form(instrument, wave)
+        say(f"wave {wave}: validating {instrument} ({sum(p.rows for p in parsed)} rows)")
         result = validate_wave(form, parsed)
         frames = [p.frame for p in parsed if p.frame is not None and not p.frame.empty]
         wide = pd.concat(frames, ignore_index=True) if frames else None

@@ -30,12 +30,17 @@ from typing import Any
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook
-from koryu_pipeline.codebook.model import CODEBOOK_DIR, load_yaml
+from koryu_pipeline.codebook.model import load_yaml
 from koryu_pipeline.marts.intervals import newcombe
 from koryu_pipeline.warehouse.frames import conform
-from koryu_pipeline.warehouse.tables import COMPARISONS_PREFIX, HEADLINES_SCHEMA, HEADLINES_SORT
+from koryu_pipeline.warehouse.tables import (
+    COMPARISONS_PREFIX,
+    HEADLINE_RULES,
+    HEADLINES_SCHEMA,
+    HEADLINES_SORT,
+)
 
-RULES_PATH = CODEBOOK_DIR / "headlines.yaml"
+RULES_PATH = HEADLINE_RULES
 
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {

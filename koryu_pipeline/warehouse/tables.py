@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from koryu_pipeline.codebook import Codebook, Entry, Form
-from koryu_pipeline.codebook.model import load_yaml
+from koryu_pipeline.codebook.model import CODEBOOK_DIR, load_yaml
 
 CATALOGUE_PATH = Path(__file__).with_name("columns.yaml")
 UTC_US = pa.timestamp("us", tz="UTC")
@@ -207,7 +207,8 @@ _FACT_KINDS = frozenset({"parquet", "pandas", "pandera"})
 
 
 def _partition_note(key: str) -> str:
-    return f" Parquet at <warehouse>/{key}/instrument=…/wave=…/."
+    # a code span: the UI renders descriptions as markdown, where <warehouse> would vanish
+    return f" Parquet at `<warehouse>/{key}/instrument=…/wave=…/`."
 
 
 def wide_schema(form: Form, validated: bool) -> pa.Schema:
@@ -374,7 +375,9 @@ HEADLINES = "marts/headlines"
 DATA_DICTIONARY = "data_dictionary"
 SQL_COPY = "sql/marts"  # the SQL copy, an asset though not a Parquet table
 REPORT_DIR = "report"  # <warehouse>/report/: the results summary's files
-FACT_INPUTS = (RESPONDENTS, ANSWERS, EXPOSURES)  # what every mart is computed from
+FACT_INPUTS = (RESPONDENTS, ANSWERS, EXPOSURES)  # what the breakdowns are computed from
+QUESTION_INPUTS = (ANSWERS, EXPOSURES)  # a question table needs no respondent attributes
+HEADLINE_RULES = CODEBOOK_DIR / "headlines.yaml"
 
 # The contract's columns first, in its order; then what we add (additions only, ever).
 # One column set for every question whatever its type, so question_results is a plain
@@ -644,17 +647,60 @@ def _question_description(codebook: Codebook, key: str) -> str:
     )
 
 
+def _existing(keys: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
+    """`keys` in first-appearance order, without repeats, keeping only tables that exist."""
+    have = set(known)
+    return tuple(k for k in dict.fromkeys(keys) if k in have)
+
+
+def comparison_inputs(codebook: Codebook) -> dict[str, tuple[str, ...]]:
+    """The question tables each cross-survey comparison reads: support_gap the two sides of
+    every crosswalk, dispatch_vs_hiring both questions of every mirror pair."""
+    questions = question_table_keys(codebook)
+    gap = [
+        key
+        for form in codebook.forms
+        for cw in form.crosswalks
+        for key in (
+            question_key(form.instrument, cw.question),
+            question_key(cw.to_instrument, cw.to_question),
+        )
+    ]
+    mirrors = [
+        question_key(form.instrument, q)
+        for form in codebook.forms
+        for mirror in form.mirrors
+        for q in mirror.questions
+    ]
+    return {
+        SUPPORT_GAP: _existing(gap, questions),
+        DISPATCH_VS_HIRING: _existing(mirrors, questions),
+    }
+
+
+def headline_inputs(codebook: Codebook, rules_path: Path = HEADLINE_RULES) -> tuple[str, ...]:
+    """The marts the headline rules (codebook/headlines.yaml) take their figures from."""
+    keys: list[str] = []
+    for slide in (load_yaml(rules_path) or {}).get("slides") or []:
+        for sentence in slide.get("sentences") or []:
+            source = sentence.get("source") or {}
+            if "comparison" in source:
+                keys.append(f"{COMPARISONS_PREFIX}/{source['comparison']}")
+            elif "instrument" in source and "question" in source:
+                keys.append(question_key(source["instrument"], source["question"]))
+    return _existing(keys, [*question_table_keys(codebook), SUPPORT_GAP, DISPATCH_VS_HIRING])
+
+
 def _mart_specs(codebook: Codebook) -> list[TableSpec]:
+    # Lineage says what each table is read from: the question tables from the facts, the
+    # rest from the question tables they combine (all in one step, so this costs no run).
     def mart(key: str, group: str, description: str, columns: list[Column], **kw: Any):
         return TableSpec(
-            key=key,
-            description=description,
-            group=group,
-            columns=tuple(columns),
-            deps=FACT_INPUTS,
-            **kw,
+            key=key, description=description, group=group, columns=tuple(columns), **kw
         )
 
+    questions = question_table_keys(codebook)
+    compared = comparison_inputs(codebook)
     specs = [
         mart(
             key,
@@ -662,8 +708,9 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             _question_description(codebook, key),
             QUESTION_COLUMNS,
             sort_by=QUESTION_SORT,
+            deps=QUESTION_INPUTS,
         )
-        for key in question_table_keys(codebook)
+        for key in questions
     ]
     specs.append(
         mart(
@@ -672,6 +719,7 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             "Every per-question table in one, for BI tools.",
             QUESTION_COLUMNS,
             sort_by=RESULTS_SORT,
+            deps=tuple(questions),
             checks=tuple(
                 _mart_check(n)
                 for n in ("pct_range", "base_le_shown", "single_choice_sums", "bases_match_facts")
@@ -685,6 +733,7 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             f"{key}: breakdown by respondent attribute; small cells suppressed.",
             BREAKDOWN_COLUMNS,
             sort_by=BREAKDOWN_SORT,
+            deps=FACT_INPUTS,
             checks=(_mart_check("figures_valid"),),
         )
         for key in breakdown_table_keys(codebook)
@@ -697,6 +746,7 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             "gap in percentage points with a Newcombe 95% interval.",
             SUPPORT_GAP_COLUMNS,
             sort_by=SUPPORT_GAP_SORT,
+            deps=compared[SUPPORT_GAP],
         ),
         mart(
             DISPATCH_VS_HIRING,
@@ -707,6 +757,7 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             "in points with its Newcombe 95% interval, and whether the bases differ by routing.",
             DISPATCH_VS_HIRING_COLUMNS,
             sort_by=DISPATCH_VS_HIRING_SORT,
+            deps=compared[DISPATCH_VS_HIRING],
         ),
         mart(
             WAVES,
@@ -715,6 +766,7 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             "(empty while one wave exists).",
             WAVES_COLUMNS,
             sort_by=WAVES_SORT,
+            deps=(QUESTION_RESULTS,),  # every question of every wave
         ),
         mart(
             HEADLINES,
@@ -726,6 +778,7 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             "are stored beside it.",
             HEADLINES_COLUMNS,
             sort_by=HEADLINES_SORT,
+            deps=headline_inputs(codebook),
         ),
         mart(
             DATA_DICTIONARY,
@@ -733,6 +786,7 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
             "Every published table and column, with type and descriptions in Japanese and English.",
             DATA_DICTIONARY_COLUMNS,
             sort_by=DATA_DICTIONARY_SORT,
+            # written from this registry, not from any table's data: no upstream asset
         ),
     ]
     return specs
