@@ -91,13 +91,13 @@ def test_question_marts_equal_an_independent_duckdb_tabulation(demo_warehouse: P
     expected = duckdb.sql(
         f"""
         WITH base AS (
-            SELECT instrument, CAST(wave AS VARCHAR) AS wave, question_id,
+            SELECT instrument, wave, question_id,
                    coalesce(item_id, '') AS item,
                    count(*) FILTER (WHERE shown) AS shown_n,
                    count(*) FILTER (WHERE shown AND answered) AS base_n
             FROM read_parquet('{exposures}') GROUP BY ALL),
         counts AS (
-            SELECT a.instrument, CAST(a.wave AS VARCHAR) AS wave, a.question_id,
+            SELECT a.instrument, a.wave, a.question_id,
                    coalesce(a.item_id, '') AS item, a.option_code, count(*) AS n
             FROM read_parquet('{answers}') a
             JOIN read_parquet('{exposures}') x

@@ -63,7 +63,7 @@ def test_changed_export_rewrites_only_its_wave_and_downstream(tmp_path: Path) ->
     # with two waves the wave-on-wave comparison fills: hires 2024 beside 2023, by option
     waves = pq.read_table(wh / "marts/comparisons/waves").to_pandas()
     wishes = waves[waves["question_id"] == "support_wishes"]
-    assert set(zip(wishes["wave"], wishes["previous_wave"], strict=True)) == {("2024", "2023")}
+    assert set(zip(wishes["wave"], wishes["previous_wave"], strict=True)) == {(2024, 2023)}
     assert len(wishes) == 12 and (wishes["base_n"] == 6).all()
     assert (wishes["previous_base_n"] == 552).all()
     first = wishes[wishes["option_code"] == 1].iloc[0]

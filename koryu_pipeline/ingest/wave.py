@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
 from koryu_pipeline.ingest.readers import ParsedExport, export_files, read_export
 from koryu_pipeline.ingest.validation import validate_wave
@@ -44,6 +44,7 @@ class WaveFacts:
 
 def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
     out = WaveFacts(wave)
+    number = wave_number(wave)  # a folder that is not a year fails here, by name
     for instrument in codebook.instruments:
         files = export_files(raw_dir, instrument, wave)
         if not files:
@@ -56,7 +57,7 @@ def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
                 [
                     {
                         "instrument": instrument,
-                        "wave": wave,
+                        "wave": number,
                         "source_file": p.source_file,
                         "source_row": None,
                         "rule": p.problem.rule if p.problem else "no_form",
@@ -73,7 +74,7 @@ def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
                 [
                     {
                         "instrument": instrument,
-                        "wave": wave,
+                        "wave": number,
                         "source_file": p.source_file,
                         "rows": p.rows,
                         "accepted": 0,
@@ -94,7 +95,7 @@ def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
             schema = wide_schema(form, table == STAGING_VALIDATED)
             if frame is None:
                 frame = schema.empty_table().to_pandas()
-            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=wave)
+            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=number)
         answers, exposures = build_answers_and_exposures(form, result.accepted)
         out.tables[(instrument, RESPONDENTS)] = build_respondents(form, result.accepted, codebook)
         out.tables[(instrument, ANSWERS)] = answers

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.marts.questions import data_waves, skeleton, tabulate
 from koryu_pipeline.marts.suppress import suppress
 from koryu_pipeline.warehouse.frames import conform, empty
@@ -29,7 +29,7 @@ def _groups(codebook: Codebook, waves: dict[str, list[str]]) -> pd.DataFrame:
     rows = [
         {
             "instrument": instrument,
-            "wave": wave,
+            "wave": wave_number(wave),
             "attribute": attribute,
             "group_code": o.code,
             "group_label": o.label,

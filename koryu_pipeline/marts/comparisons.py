@@ -20,7 +20,7 @@ from itertools import pairwise
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook, normalise_text
+from koryu_pipeline.codebook import Codebook, normalise_text, wave_number
 from koryu_pipeline.marts.intervals import newcombe
 from koryu_pipeline.warehouse.frames import conform
 from koryu_pipeline.warehouse.tables import (
@@ -85,7 +85,7 @@ def support_gap(codebook: Codebook, results: pd.DataFrame) -> pd.DataFrame:
                 s, t = by_src[normalise_text(a)], by_dst[normalise_text(b)]
                 rows.append(
                     {
-                        "wave": form.wave,
+                        "wave": wave_number(form.wave),
                         "hires_option_label": s.option_label,
                         "ministry_option_label": t.option_label,
                         "hires_n": s.n,
@@ -167,7 +167,7 @@ def dispatch_vs_hiring(codebook: Codebook, results: pd.DataFrame) -> pd.DataFram
                 rows.append(
                     {
                         "instrument": form.instrument,
-                        "wave": form.wave,
+                        "wave": wave_number(form.wave),
                         "dispatch_question_id": qa,
                         "hiring_question_id": qb,
                         "measure": "positive_pct" if likert else "pct",

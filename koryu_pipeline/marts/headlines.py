@@ -94,7 +94,7 @@ def band_text(values: Sequence[float], family: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- units
 
 Unit = dict[str, Any]  # one item / option / comparison row: code, label and its figures
-Index = dict[tuple[str, str, str], list[Unit]]
+Index = dict[tuple[str, int, str], list[Unit]]
 
 
 def _is_null(v: object) -> bool:
@@ -105,9 +105,9 @@ def index_results(results: pd.DataFrame) -> Index:
     """(instrument, wave, question_id) -> units: one per likert item (its first row carries
     the item's summaries), else one per option. Built once; sentences only look up."""
     out: Index = {}
-    seen: set[tuple[str, str, str, str]] = set()
+    seen: set[tuple[str, int, str, str]] = set()
     for row in results.to_dict("records"):
-        key = (row["instrument"], row["wave"], row["question_id"])
+        key = (row["instrument"], int(row["wave"]), row["question_id"])
         units = out.setdefault(key, [])
         if isinstance(row["item_id"], str):
             if (*key, row["item_id"]) in seen:
@@ -120,7 +120,7 @@ def index_results(results: pd.DataFrame) -> Index:
 
 
 def _units(
-    source: dict[str, str], wave: str, index: Index, comparisons: dict[str, pd.DataFrame]
+    source: dict[str, str], wave: int, index: Index, comparisons: dict[str, pd.DataFrame]
 ) -> tuple[list[Unit], str] | None:
     """The units a sentence chooses from and where they came from; None when the wave has
     no such data."""
@@ -218,7 +218,7 @@ def headlines(
     titles = _titles(codebook)
     index = index_results(results)
     rows: list[dict[str, object]] = []
-    for wave in sorted(set(results["wave"].dropna().astype(str))):
+    for wave in sorted({int(w) for w in results["wave"].dropna()}):
         for slide in rules["slides"]:
             sentences: list[str] = []
             sources: list[str] = []

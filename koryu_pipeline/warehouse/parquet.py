@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.warehouse.frames import to_table
 from koryu_pipeline.warehouse.tables import WAVE_TABLES, file_schema, partition_schema
 
@@ -86,17 +86,33 @@ def write_partition(
     return write_parquet(path, frame, file_schema(schema))
 
 
+def with_partition_columns(
+    table: pa.Table, instrument: str, wave: str, schema: pa.Schema
+) -> pa.Table:
+    """A partition file's rows with the instrument and wave of its path as columns, typed
+    and ordered as `schema` says (wave as its survey-year integer)."""
+    n = table.num_rows
+    values = {
+        "instrument": pa.array([instrument] * n, schema.field("instrument").type),
+        "wave": pa.array([wave_number(wave)] * n, schema.field("wave").type),
+    }
+    columns = [values[f.name] if f.name in values else table[f.name] for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def read_partition_table(
+    root: Path, table: str, instrument: str, wave: str, schema: pa.Schema
+) -> pa.Table:
+    path = partition_path(root, table, instrument, wave)
+    stored = file_schema(schema)
+    data = pq.read_table(path, schema=stored) if path.exists() else stored.empty_table()
+    return with_partition_columns(data, instrument, wave, schema)
+
+
 def read_partition(
     root: Path, table: str, instrument: str, wave: str, schema: pa.Schema
 ) -> pd.DataFrame:
-    path = partition_path(root, table, instrument, wave)
-    if path.exists():
-        frame = pq.read_table(path, schema=file_schema(schema)).to_pandas()
-    else:
-        frame = file_schema(schema).empty_table().to_pandas()
-    frame.insert(0, "wave", pd.Series([wave] * len(frame), dtype="str"))
-    frame.insert(0, "instrument", pd.Series([instrument] * len(frame), dtype="str"))
-    return frame[schema.names]
+    return read_partition_table(root, table, instrument, wave, schema).to_pandas()
 
 
 def list_partitions(root: Path, table: str) -> list[tuple[str, str]]:
@@ -109,8 +125,8 @@ def list_partitions(root: Path, table: str) -> list[tuple[str, str]]:
 
 def read_partitions(root: Path, table: str, schema: pa.Schema) -> pd.DataFrame:
     """Every partition of a hive-partitioned table as one frame of `schema`, partition
-    columns restored as strings; deterministic (path order); empty with the schema when
-    nothing is there yet."""
+    columns restored from the path (wave as an integer); deterministic (path order); empty
+    with the schema when nothing is there yet."""
     frames = [read_partition(root, table, i, w, schema) for i, w in list_partitions(root, table)]
     if not frames:
         return schema.empty_table().to_pandas()

@@ -35,6 +35,11 @@ from koryu_pipeline.codebook.model import load_yaml
 CATALOGUE_PATH = Path(__file__).with_name("columns.yaml")
 UTC_US = pa.timestamp("us", tz="UTC")
 PARTITION_COLUMNS = ("instrument", "wave")
+# The survey year, one integer type in every table and the SQL copy: hive readers turn the
+# folder `wave=2023` into an integer (pyarrow int32, DuckDB BIGINT, polars Int64), which a
+# string column would not join (pandas silently finds no rows; polars refuses). int32 is
+# what pyarrow, and so pandas, infers.
+WAVE_TYPE = pa.int32()
 
 
 # --------------------------------------------------------------------------- the types
@@ -143,7 +148,7 @@ ANSWERS_COLUMNS = _cols(
     [
         ("respondent_id", pa.string()),
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("question_id", pa.string()),
         ("question_sort", pa.int16()),
         ("item_id", pa.string()),
@@ -159,7 +164,7 @@ EXPOSURES_COLUMNS = _cols(
     [
         ("respondent_id", pa.string()),
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("question_id", pa.string()),
         ("item_id", pa.string()),
         ("shown", pa.bool_()),
@@ -170,7 +175,7 @@ EXPOSURES_COLUMNS = _cols(
 REJECTIONS_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("source_file", pa.string()),
         ("source_row", pa.int32()),
         ("rule", pa.string()),
@@ -183,7 +188,7 @@ REJECTIONS_COLUMNS = _cols(
 FILES_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("source_file", pa.string()),
         ("rows", pa.int32()),
         ("accepted", pa.int32()),
@@ -215,7 +220,7 @@ def wide_schema(form: Form, validated: bool) -> pa.Schema:
     of every readable export) and the accepted responses (`staging/validated`, with
     respondent_id). One column per codebook field: a label (string), or the chosen labels
     (list<string>)."""
-    fields: list[tuple[str, pa.DataType]] = [("instrument", pa.string()), ("wave", pa.string())]
+    fields: list[tuple[str, pa.DataType]] = [("instrument", pa.string()), ("wave", WAVE_TYPE)]
     if validated:
         fields.append(("respondent_id", pa.string()))
     fields += [
@@ -242,7 +247,7 @@ def _respondents_columns(codebook: Codebook) -> list[Column]:
     fields: list[tuple[str, pa.DataType]] = [
         ("respondent_id", pa.string()),
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("submitted_at", UTC_US),
     ]
     for e in attribute_entries(codebook):
@@ -381,7 +386,7 @@ FACT_INPUTS = (RESPONDENTS, ANSWERS, EXPOSURES)  # what every mart is computed f
 QUESTION_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("question_id", pa.string()),
         ("item_id", pa.string()),
         ("item_label", pa.string()),
@@ -442,7 +447,7 @@ WITHHELD_COLUMNS = ("n", *PERCENT_COLUMNS, "positive_n", "negative_n", "dont_kno
 
 SUPPORT_GAP_COLUMNS = _cols(
     [
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("hires_option_label", pa.string()),
         ("ministry_option_label", pa.string()),
         ("hires_n", pa.int32()),
@@ -468,7 +473,7 @@ SUPPORT_GAP_COLUMNS = _cols(
 DISPATCH_VS_HIRING_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("dispatch_question_id", pa.string()),
         ("hiring_question_id", pa.string()),
         ("measure", pa.string()),
@@ -498,8 +503,8 @@ WAVES_COLUMNS = _cols(
         ("item_label", pa.string()),
         ("option_code", pa.int16()),
         ("option_label", pa.string()),
-        ("wave", pa.string()),
-        ("previous_wave", pa.string()),
+        ("wave", WAVE_TYPE),
+        ("previous_wave", WAVE_TYPE),
         ("n", pa.int32()),
         ("base_n", pa.int32()),
         ("pct", pa.float64()),
@@ -516,7 +521,7 @@ WAVES_COLUMNS = _cols(
 )
 HEADLINES_COLUMNS = _cols(
     [
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("slide", pa.int16()),
         ("title", pa.string()),
         ("headline", pa.string()),

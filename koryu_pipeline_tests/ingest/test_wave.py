@@ -217,3 +217,11 @@ def test_a_wave_without_a_form_is_quarantined_whole(tmp_path):
 def test_a_wave_with_no_exports(tmp_path):
     facts = ingest_wave(get_codebook(), tmp_path / "raw", "2023")
     assert facts.instruments() == [] and facts.tables == {}
+
+
+def test_a_wave_folder_that_is_no_year_fails_by_name(tmp_path):
+    # every table stores the wave as the survey year's number: a mistyped folder is named
+    raw = tmp_path / "raw"
+    write_msforms_xlsx(raw / "ministry" / "2O24" / "x.xlsx", [base_ministry()])
+    with pytest.raises(ValueError, match=r"survey year.*'2O24'"):
+        ingest_wave(get_codebook(), raw, "2O24")

@@ -37,7 +37,7 @@ def test_support_gap() -> None:
     ranks = gap.set_index("hires_option_code")["hires_rank"]
     # n: 330, 185, 172, 166, 160, ... -> codes 1, 2, 4, 8, 7
     assert [ranks[c] for c in (1, 2, 4, 8, 7)] == [1, 2, 3, 4, 5]
-    assert gap["wave"].unique().tolist() == ["2023"]
+    assert gap["wave"].unique().tolist() == [2023]
 
 
 def test_dispatch_vs_hiring() -> None:
@@ -90,9 +90,9 @@ def test_waves_two_waves(tmp_path: Path) -> None:
     results = question_results(question_tables(cb, answers, exposures))
     table = compare.waves(results)
     assert list(table.columns) == tables.WAVES_SCHEMA.names
-    assert set(table["wave"]) == {"2024"} and set(table["previous_wave"]) == {"2023"}
+    assert set(table["wave"]) == {2024} and set(table["previous_wave"]) == {2023}
     # every 2024 cell has its 2023 counterpart
-    assert len(table) == (results["wave"] == "2024").sum()
+    assert len(table) == (results["wave"] == 2024).sum()
     q07 = table.loc[table["question_id"] == "q07"].set_index("option_code")
     assert (q07.loc[1, "n"], q07.loc[1, "base_n"], q07.loc[1, "previous_n"]) == (5, 5, 2)
     assert q07.loc[1, "pct"] == 100.0 and q07.loc[1, "previous_pct"] == pytest.approx(40.0)
