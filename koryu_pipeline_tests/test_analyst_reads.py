@@ -1,6 +1,7 @@
 """The warehouse as analysts read it (issue 10): every reader named in docs/warehouse.md
 joins the hive-partitioned facts to the marts on `instrument, wave` without a cast and finds
-the right rows; `wave` has one type in every file."""
+the right rows; `wave` has one type in every file; a single-file reader still sees each
+row's instrument and wave."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+
+from koryu_pipeline.codebook import get_codebook
+from koryu_pipeline.warehouse.parquet import flat_path
+from koryu_pipeline.warehouse.tables import table_registry
 
 pytestmark = pytest.mark.slow
 
@@ -91,3 +96,31 @@ def test_pyarrow_datasets_join_facts_to_marts(demo_warehouse: Path) -> None:
     ):
         facts = facts.filter(pc.is_null(facts["item_id"])).select([*KEYS, "respondent_id"])
         assert facts.join(marts, keys=KEYS).num_rows == _expected(wh)
+
+
+def test_single_file_readers_see_instrument_and_wave(demo_warehouse: Path) -> None:
+    """Every partitioned table is also one file, `<table>.parquet` beside its folder, with
+    instrument and wave as columns: what Power BI, Tableau or Excel read."""
+    wh = demo_warehouse
+    con = duckdb.connect()
+    partitioned = [s.key for s in table_registry(get_codebook()).values() if s.partitioned]
+    assert len(partitioned) == 7
+    for key in partitioned:
+        flat = flat_path(wh, key)
+        table = pq.read_table(flat)  # one file, no dataset discovery
+        assert table.schema.field("instrument").type == pa.string(), key
+        assert table.schema.field("wave").type == pa.int32(), key
+        counts = con.sql(
+            f"SELECT instrument, wave, count(*) FROM read_parquet('{flat}', "
+            "hive_partitioning=false) GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        hive = con.sql(
+            f"SELECT instrument, wave, count(*) FROM read_parquet('{wh}/{key}/**/*.parquet', "
+            "hive_partitioning=true, union_by_name=true) GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        assert counts == hive and counts, key
+    # and the join of item 1 from the single file, with no partition discovery at all
+    facts = pd.read_parquet(flat_path(wh, "facts/answers"))
+    marts = pd.read_parquet(wh / "marts/question_results/part-0.parquet")
+    merged = facts.loc[facts["item_id"].isna()].merge(marts.loc[marts["item_id"].isna()], on=KEYS)
+    assert len(merged) == _expected(wh)

@@ -19,7 +19,12 @@ import pyarrow.parquet as pq
 
 from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.warehouse.frames import to_table
-from koryu_pipeline.warehouse.tables import WAVE_TABLES, file_schema, partition_schema
+from koryu_pipeline.warehouse.tables import (
+    WAVE_TABLES,
+    file_schema,
+    partition_schema,
+    table_registry,
+)
 
 PART_FILE = "part-0.parquet"
 
@@ -133,6 +138,31 @@ def read_partitions(root: Path, table: str, schema: pa.Schema) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def flat_path(root: Path, table: str) -> Path:
+    """A partitioned table whole, in one file beside its folder: `<root>/<table>.parquet`."""
+    return Path(root) / f"{table}.parquet"
+
+
+def flat_table(codebook: Codebook, root: Path, table: str) -> pa.Table:
+    """Every partition of `table` on disk in one Arrow table with `instrument` and `wave` as
+    columns, in path order. The staging tables' columns differ by form: their union, in
+    first-appearance order (a form's missing columns are null)."""
+    parts = [
+        read_partition_table(root, table, i, w, partition_schema(codebook, table, i, w))
+        for i, w in list_partitions(root, table)
+    ]
+    if not parts:
+        return table_registry(codebook)[table].schema.empty_table()
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def write_flat(codebook: Codebook, root: Path, table: str) -> bool:
+    """Rewrite `<root>/<table>.parquet` from the partitions on disk: a BI tool that reads one
+    file (Power BI, Tableau, Excel) or a folder without hive support sees the instrument and
+    wave that the partitioned files keep in their path only. Skipped when unchanged."""
+    return write_atomic(flat_path(root, table), parquet_bytes(flat_table(codebook, root, table)))
+
+
 def write_wave(
     codebook: Codebook,
     root: Path,
@@ -140,8 +170,9 @@ def write_wave(
     frames: Mapping[tuple[str, str], pd.DataFrame],
     tables: Iterable[str] = WAVE_TABLES,
 ) -> dict[str, list[str]]:
-    """Write one wave's partitions of `tables` from `frames` ((instrument, table) -> frame).
-    Returns table -> partitions rewritten (unchanged bytes are not rewritten)."""
+    """Write one wave's partitions of `tables` from `frames` ((instrument, table) -> frame),
+    then each table's single file (`flat_path`). Returns table -> partitions rewritten
+    (unchanged bytes are not rewritten)."""
     wanted = tuple(tables)
     changed: dict[str, list[str]] = {t: [] for t in wanted}
     for (instrument, table), frame in sorted(frames.items()):
@@ -150,4 +181,6 @@ def write_wave(
         schema = partition_schema(codebook, table, instrument, wave)
         if write_partition(root, table, instrument, wave, frame, schema):
             changed[table].append(f"instrument={instrument}/wave={wave}")
+    for table in wanted:
+        write_flat(codebook, root, table)
     return changed

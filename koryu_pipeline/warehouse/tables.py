@@ -212,7 +212,10 @@ _FACT_KINDS = frozenset({"parquet", "pandas", "pandera"})
 
 
 def _partition_note(key: str) -> str:
-    return f" Parquet at <warehouse>/{key}/instrument=…/wave=…/."
+    return (
+        f" Parquet at <warehouse>/{key}/instrument=…/wave=…/, and whole in one file with "
+        f"instrument and wave as columns at <warehouse>/{key}.parquet."
+    )
 
 
 def wide_schema(form: Form, validated: bool) -> pa.Schema:
