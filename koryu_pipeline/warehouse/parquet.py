@@ -43,12 +43,25 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def _file_mode() -> int:
+    """The mode a plain open() would give a new file (0644 under the usual umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, data: bytes) -> bool:
     """Write `data` to `path` unless it already holds exactly these bytes. Returns True when
     the file was (re)written. The rename is atomic on POSIX, so readers see old or new."""
     path = Path(path)
+    # mkstemp makes its file private (0600): analysts' tools running as another user could
+    # not read the warehouse, so files get the mode open() would give them.
+    mode = _file_mode()
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
+        st = path.stat()
+        if st.st_size == len(data) and path.read_bytes() == data:
+            if st.st_mode & 0o777 != mode:
+                path.chmod(mode)  # a file an earlier version left private
             return False
     except FileNotFoundError:
         pass
@@ -59,6 +72,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
         stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
