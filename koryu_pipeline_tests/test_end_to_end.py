@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.demo.calibration import EXPECTED_ACCEPTED, EXPECTED_FILES
 from koryu_pipeline.warehouse.sql import sql_table_name
-from koryu_pipeline.warehouse.tables import mart_tables, table_registry
+from koryu_pipeline.warehouse.tables import mart_tables, sql_tables, table_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,17 +160,27 @@ def test_support_gap_equals_an_independent_tabulation(demo_warehouse: Path) -> N
     assert top["hires_option_label"] == "府省特有の文化やルールに関する解説の充実"
 
 
-def test_sql_copy_holds_every_mart(demo_warehouse: Path) -> None:
+def test_sql_copy_holds_every_table_an_analyst_reads(demo_warehouse: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{demo_warehouse / 'koryu.sqlite'}")
+    keys = [s.key for s in sql_tables(table_registry(get_codebook()))]
+    assert set(_mart_keys()) | {"facts/answers", "quarantine/rejections"} <= set(keys)
     try:
         names = set(sa.inspect(engine).get_table_names())
+        # the analysts' tables, and the bookkeeping marked as such
+        assert names == {sql_table_name(k) for k in keys} | {"_koryu_publish_state"}
         with engine.connect() as conn:
-            for key in _mart_keys():
-                assert sql_table_name(key) in names, key
-                rows = conn.execute(
-                    sa.text(f'SELECT count(*) FROM "{sql_table_name(key)}"')
-                ).scalar()
+            for key in keys:
+                rows = conn.execute(sa.text(f"SELECT count(*) FROM {sql_table_name(key)}")).scalar()
                 assert rows == pq.read_table(demo_warehouse / key).num_rows, key
+            # the dictionary's keys need no quoting, and name the SQL tables and columns
+            found = conn.execute(
+                sa.text(
+                    "SELECT sql_table, sql_column FROM data_dictionary "
+                    "WHERE table_name = 'quarantine/rejections' AND column_name = 'column'"
+                )
+            ).all()
+            assert found == [("quarantine__rejections", "column_name")]
+            assert conn.execute(sa.text("SELECT column_name FROM quarantine__rejections")).all()
     finally:
         engine.dispose()
 

@@ -20,23 +20,32 @@ from koryu_pipeline.marts.checks import MART_CHECKS
 from koryu_pipeline.settings import Settings
 from koryu_pipeline.warehouse.frames import to_table
 from koryu_pipeline.warehouse.parquet import parquet_bytes, table_path, write_atomic
-from koryu_pipeline.warehouse.publish import digest_bytes, publish_marts
+from koryu_pipeline.warehouse.publish import digest_bytes, partitions_on_disk, publish_marts
 from koryu_pipeline.warehouse.read import read_facts
-from koryu_pipeline.warehouse.tables import EXPOSURES, SQL_COPY, mart_tables, table_registry
+from koryu_pipeline.warehouse.tables import (
+    EXPOSURES,
+    SQL_COPY,
+    mart_tables,
+    sql_tables,
+    table_registry,
+)
 
 SQL_KEY = asset_key(SQL_COPY)
 
 
 def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
-    specs = mart_tables(table_registry(codebook))
+    registry = table_registry(codebook)
+    specs = mart_tables(registry)
+    copied = sql_tables(registry)
     sql_spec = dg.AssetSpec(
         key=SQL_KEY,
-        description="The SQL copy: every mart as its own table at KORYU_SQL_URL "
-        "(SQLite by default), replaced in one transaction, only when its content changed.",
+        description="The SQL copy: the facts, the quarantine and every mart, each as its own "
+        "table at KORYU_SQL_URL (SQLite by default), in one transaction and only where the "
+        "content changed (the facts per wave).",
         group_name="publish",
         kinds={"sqlalchemy", "sql"},
         owners=OWNERS,
-        deps=[asset_key(s.key) for s in specs],
+        deps=[asset_key(s.key) for s in copied],
         skippable=True,
     )
 
@@ -82,18 +91,28 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
         )
 
         if SQL_KEY in selected:
-            result = publish_marts(settings.sql, arrow, digests)
+            # the facts and quarantine as the partitions on disk are, read back per wave
+            partitioned = {
+                s.key: (s.schema, partitions_on_disk(codebook, settings.warehouse, s.key, s.schema))
+                for s in copied
+                if s.partitioned
+            }
+            result = publish_marts(
+                settings.sql, arrow, digests, partitioned=partitioned, specs=registry
+            )
             context.log.info(
                 f"SQL copy at {result.url_safe}: {len(result.replaced)} tables replaced, "
-                f"{len(result.unchanged)} unchanged"
+                f"{len(result.unchanged)} unchanged, "
+                f"{len(result.partitions_replaced)} fact partitions replaced"
             )
             yield dg.MaterializeResult(
                 asset_key=SQL_KEY,
                 metadata={
                     DIGEST: input_digests(settings.raw, settings.warehouse, settings.sql)[1],
                     "url": result.url_safe,
-                    "tables": len(marts),
+                    "tables": len(marts) + len(partitioned),
                     "tables_replaced": len(result.replaced),
+                    "partitions_replaced": dg.MetadataValue.json(result.partitions_replaced),
                     "dagster/row_count": sum(len(f) for f, _ in marts.values()),
                     "replaced": dg.MetadataValue.json(sorted(result.replaced)),
                 },

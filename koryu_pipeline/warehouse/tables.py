@@ -539,6 +539,13 @@ DATA_DICTIONARY_COLUMNS = _cols(
         ("description_ja", pa.string()),
         ("description_en", pa.string()),
         ("position", pa.int16()),
+        # `table` and `column` again, under the names the SQL copy gives them (reserved
+        # words in SQL); the Parquet keeps the first two for the readers of the contract
+        ("table_name", pa.string()),
+        ("column_name", pa.string()),
+        ("sql_table", pa.string()),
+        ("sql_column", pa.string()),
+        ("table_description", pa.string()),
     ]
 )
 
@@ -804,6 +811,12 @@ def wave_tables(registry: Registry) -> list[TableSpec]:
 
 def mart_tables(registry: Registry) -> list[TableSpec]:
     return [s for s in registry.values() if not s.partitioned]
+
+
+def sql_tables(registry: Registry) -> list[TableSpec]:
+    """What the SQL copy holds: every table of the data dictionary -- facts, quarantine,
+    marts, the dictionary itself. The staging tables (one schema per form) stay in Parquet."""
+    return [s for s in registry.values() if s.in_dictionary]
 
 
 def partition_schema(codebook: Codebook, table: str, instrument: str, wave: str) -> pa.Schema:
