@@ -415,6 +415,11 @@ QUESTION_COLUMNS = _cols(
         ("slide", pa.int16()),
         ("title", pa.string()),
         ("item_sort", pa.int16()),
+        # issue 10: the likert summaries' Wilson 95% intervals, in percent
+        ("positive_ci_low", pa.float64()),
+        ("positive_ci_high", pa.float64()),
+        ("negative_ci_low", pa.float64()),
+        ("negative_ci_high", pa.float64()),
     ]
 )
 QUESTION_SORT = ("wave", "item_sort", "option_sort")
@@ -444,6 +449,10 @@ PERCENT_COLUMNS = (
     "negative_pct",
     "positive_pct_excl_dk",
     "pct_of_responses",
+    "positive_ci_low",
+    "positive_ci_high",
+    "negative_ci_low",
+    "negative_ci_high",
 )
 # Columns that reveal what a small group answered: withheld (null) in a suppressed cell.
 WITHHELD_COLUMNS = ("n", *PERCENT_COLUMNS, "positive_n", "negative_n", "dont_know_n")
