@@ -84,7 +84,7 @@ def count_cells(
         on=["respondent_id", *CELL_KEYS],
     )
     n = (
-        chosen.drop_duplicates(["respondent_id", *CELL_KEYS, "option_code"])
+        chosen.drop_duplicates(["respondent_id", *keys, "option_code"])
         .groupby([*keys, "option_code"], sort=False)
         .size()
         .rename("n")

@@ -6,6 +6,7 @@ import pytest
 from koryu_pipeline.marts.breakdowns import breakdown_tables
 from koryu_pipeline.marts.suppress import suppress
 from koryu_pipeline.warehouse.tables import BREAKDOWN_SCHEMA, breakdown_attributes
+from koryu_pipeline_tests.marts_fixtures import calibrated_facts
 
 
 def test_attributes_exclude_routing_questions(codebook) -> None:
@@ -71,3 +72,15 @@ def test_suppress_marks_and_withholds() -> None:
     assert out["pct"].isna().tolist() == [True, False]
     assert out["base_n"].tolist() == [2, 10]
     assert not frame["suppressed"].any()  # input untouched
+
+
+def test_every_attribute_counts_every_answer(codebook) -> None:
+    """A respondent is in one group of each attribute: the hires' second and third
+    attributes (age_band, industry) count the same answers as the first."""
+    respondents, answers, exposures = calibrated_facts(codebook)
+    tables = breakdown_tables(codebook, respondents, answers, exposures, suppress_below=0)
+    chosen = answers.loc[answers["instrument"] == "hires"].groupby("question_id").size()
+    for attribute in breakdown_attributes(codebook, "hires"):
+        frame = tables[f"marts/breakdowns/hires/{attribute}"]
+        counted = frame.groupby("question_id")["n"].sum()
+        assert {q: n for q, n in counted.items() if n} == chosen.to_dict(), attribute
