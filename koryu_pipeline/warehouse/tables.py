@@ -425,7 +425,7 @@ QUESTION_COLUMNS = _cols(
 QUESTION_SORT = ("wave", "item_sort", "option_sort")
 RESULTS_SORT = ("instrument", "wave", "question_sort", "item_sort", "option_sort")
 
-# A breakdown cell is a question cell within one group of respondents.
+# A breakdown cell is a question cell within one group of respondents (or all of them).
 BREAKDOWN_COLUMNS = [
     *QUESTION_COLUMNS[:3],
     *_cols(
@@ -437,6 +437,7 @@ BREAKDOWN_COLUMNS = [
         ]
     ),
     *QUESTION_COLUMNS[3:],
+    *_cols([("is_total", pa.bool_()), ("suppression", pa.string())]),  # issue 10
 ]
 BREAKDOWN_SORT = ("wave", "question_sort", "group_sort", "item_sort", "option_sort")
 
@@ -581,7 +582,8 @@ _MART_CHECKS = {
     "bases_match_facts": "Every base_n and shown_n equals a recount from facts/exposures.",
     # a breakdown's two figure checks as one: every check is three events in Dagster's log
     "figures_valid": "Percentages within 0–100 and n ≤ base_n ≤ shown_n in every cell "
-    "that is not suppressed.",
+    "that is not suppressed, and no withheld cell the only unknown behind its total (the "
+    "total less the other groups would give it back).",
 }
 
 
