@@ -273,3 +273,16 @@ def test_run_logs_and_metadata_tell_on_call_what_happened(demo_warehouse: Path) 
 
 def _mart_keys() -> list[str]:
     return [s.key for s in mart_tables(table_registry(get_codebook()))]
+
+
+def test_waves_comparison_explains_itself_on_one_wave(demo_warehouse: Path) -> None:
+    import dagster as dg
+
+    assert pq.read_table(demo_warehouse / "marts/comparisons/waves").num_rows == 0
+    home = demo_warehouse.parent / "dagster_home"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        event = instance.get_latest_materialization_event(
+            dg.AssetKey(["marts", "comparisons", "waves"])
+        )
+        note = event.asset_materialization.metadata["explanation"].value
+    assert note.startswith("No rows, by design") and "hires 2023; ministry 2023" in note

@@ -15,8 +15,9 @@ from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
 from koryu_pipeline.defs.ingest_assets import OWNERS, table_spec
 from koryu_pipeline.defs.metadata import table_metadata
 from koryu_pipeline.defs.plan import DIGEST, input_digests
-from koryu_pipeline.marts.build import build_marts
+from koryu_pipeline.marts.build import MartTables, build_marts
 from koryu_pipeline.marts.checks import MART_CHECKS
+from koryu_pipeline.marts.comparisons import waves_note
 from koryu_pipeline.settings import Settings
 from koryu_pipeline.warehouse.frames import to_table
 from koryu_pipeline.warehouse.parquet import parquet_bytes, table_path, write_atomic
@@ -24,13 +25,20 @@ from koryu_pipeline.warehouse.publish import digest_bytes, partitions_on_disk, p
 from koryu_pipeline.warehouse.read import read_facts
 from koryu_pipeline.warehouse.tables import (
     EXPOSURES,
+    QUESTION_RESULTS,
     SQL_COPY,
+    WAVES,
     mart_tables,
     sql_tables,
     table_registry,
 )
 
 SQL_KEY = asset_key(SQL_COPY)
+
+
+def waves_explanation(marts: MartTables) -> str:
+    """Why marts/comparisons/waves holds what it holds (empty on one wave, by design)."""
+    return waves_note(marts[QUESTION_RESULTS][0], marts[WAVES][0])
 
 
 def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
@@ -78,9 +86,10 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
             path = table_path(settings.warehouse, key)
             changed = write_atomic(path, data)
             rewritten += changed
+            extra = {"explanation": waves_explanation(marts)} if key == WAVES else {}
             yield dg.MaterializeResult(
                 asset_key=asset_key(key),
-                metadata=table_metadata(table, str(path), rewritten=changed),
+                metadata=table_metadata(table, str(path), rewritten=changed, **extra),
             )
         context.log.info(f"{rewritten} of {len(marts)} mart files rewritten (the rest unchanged)")
 

@@ -223,6 +223,31 @@ def waves(results: pd.DataFrame) -> pd.DataFrame:
     return conform(frame, WAVES_SCHEMA, WAVES_SORT)
 
 
+def waves_note(results: pd.DataFrame, compared: pd.DataFrame) -> str:
+    """What the `waves` table holds and why, in words (its materialisation's metadata): an
+    empty table on one wave is by design, not a failure."""
+    held = {
+        str(i): sorted({int(w) for w in f["wave"].dropna()})
+        for i, f in results.groupby("instrument", sort=True)
+    }
+    listing = "; ".join(f"{i} {', '.join(map(str, w))}" for i, w in held.items()) or "none"
+    if compared.empty:
+        return (
+            "No rows, by design: this table sets every cell of a wave beside the same cell "
+            "of the previous wave of the same instrument, and no instrument has two waves "
+            f"in the warehouse yet (waves: {listing}). It fills when a second wave is "
+            "ingested."
+        )
+    pairs = sorted(
+        {
+            (str(i), int(w), int(p))
+            for i, w, p in compared[["instrument", "wave", "previous_wave"]].itertuples(index=False)
+        }
+    )
+    done = "; ".join(f"{i} {w} with {p}" for i, w, p in pairs)
+    return f"Compares {done} (waves: {listing})."
+
+
 def comparison_tables(codebook: Codebook, results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {
         SUPPORT_GAP: support_gap(codebook, results),

@@ -722,8 +722,9 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
         mart(
             WAVES,
             "comparisons",
-            "Each option's pct beside the previous wave, with the difference and its interval "
-            "(empty while one wave exists).",
+            "Each option's pct beside the previous wave of the same instrument, with the "
+            "difference and its Newcombe 95% interval. Empty, by design, while the warehouse "
+            "holds a single wave of each instrument: it fills when a second wave is ingested.",
             WAVES_COLUMNS,
             sort_by=WAVES_SORT,
         ),

@@ -76,8 +76,20 @@ def _two_wave_codebook(tmp_path: Path):
 
 
 def test_waves_single_wave_is_empty_with_schema() -> None:
-    table = calibrated_marts()[tables.WAVES][0]
+    marts = calibrated_marts()
+    table = marts[tables.WAVES][0]
     assert table.empty and list(table.columns) == tables.WAVES_SCHEMA.names
+    # ... and says why, in its metadata and in the dictionary: by design, not a failure
+    note = compare.waves_note(marts[tables.QUESTION_RESULTS][0], table)
+    assert note.startswith("No rows, by design")
+    assert "hires 2023; ministry 2023" in note and "second wave" in note
+    dictionary = marts[tables.DATA_DICTIONARY][0]
+    waves = dictionary.loc[dictionary["table_name"] == tables.WAVES]
+    assert waves["table_description"].str.contains("single wave").all()
+    assert (
+        "empty while the warehouse holds one wave"
+        in waves.set_index("column_name").loc["wave", "description_en"]
+    )
 
 
 def test_waves_two_waves(tmp_path: Path) -> None:
@@ -98,6 +110,9 @@ def test_waves_two_waves(tmp_path: Path) -> None:
     assert q07.loc[1, "pct"] == 100.0 and q07.loc[1, "previous_pct"] == pytest.approx(40.0)
     _, lo, hi = newcombe(5, 5, 2, 5)
     assert q07.loc[1, "diff_pct_points"] == pytest.approx(60.0)
+    assert compare.waves_note(results, table) == (
+        "Compares ministry 2024 with 2023 (waves: ministry 2023, 2024)."
+    )
     assert (q07.loc[1, "diff_ci_low"], q07.loc[1, "diff_ci_high"]) == pytest.approx(
         (100 * float(lo), 100 * float(hi))
     )
