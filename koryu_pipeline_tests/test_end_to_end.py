@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.demo.calibration import EXPECTED_ACCEPTED, EXPECTED_FILES
 from koryu_pipeline.warehouse.sql import sql_table_name
-from koryu_pipeline.warehouse.tables import mart_tables, table_registry
+from koryu_pipeline.warehouse.tables import mart_tables, sql_tables, table_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,13 +91,13 @@ def test_question_marts_equal_an_independent_duckdb_tabulation(demo_warehouse: P
     expected = duckdb.sql(
         f"""
         WITH base AS (
-            SELECT instrument, CAST(wave AS VARCHAR) AS wave, question_id,
+            SELECT instrument, wave, question_id,
                    coalesce(item_id, '') AS item,
                    count(*) FILTER (WHERE shown) AS shown_n,
                    count(*) FILTER (WHERE shown AND answered) AS base_n
             FROM read_parquet('{exposures}') GROUP BY ALL),
         counts AS (
-            SELECT a.instrument, CAST(a.wave AS VARCHAR) AS wave, a.question_id,
+            SELECT a.instrument, a.wave, a.question_id,
                    coalesce(a.item_id, '') AS item, a.option_code, count(*) AS n
             FROM read_parquet('{answers}') a
             JOIN read_parquet('{exposures}') x
@@ -160,17 +160,27 @@ def test_support_gap_equals_an_independent_tabulation(demo_warehouse: Path) -> N
     assert top["hires_option_label"] == "府省特有の文化やルールに関する解説の充実"
 
 
-def test_sql_copy_holds_every_mart(demo_warehouse: Path) -> None:
+def test_sql_copy_holds_every_table_an_analyst_reads(demo_warehouse: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{demo_warehouse / 'koryu.sqlite'}")
+    keys = [s.key for s in sql_tables(table_registry(get_codebook()))]
+    assert set(_mart_keys()) | {"facts/answers", "quarantine/rejections"} <= set(keys)
     try:
         names = set(sa.inspect(engine).get_table_names())
+        # the analysts' tables, and the bookkeeping marked as such
+        assert names == {sql_table_name(k) for k in keys} | {"_koryu_publish_state"}
         with engine.connect() as conn:
-            for key in _mart_keys():
-                assert sql_table_name(key) in names, key
-                rows = conn.execute(
-                    sa.text(f'SELECT count(*) FROM "{sql_table_name(key)}"')
-                ).scalar()
+            for key in keys:
+                rows = conn.execute(sa.text(f"SELECT count(*) FROM {sql_table_name(key)}")).scalar()
                 assert rows == pq.read_table(demo_warehouse / key).num_rows, key
+            # the dictionary's keys need no quoting, and name the SQL tables and columns
+            found = conn.execute(
+                sa.text(
+                    "SELECT sql_table, sql_column FROM data_dictionary "
+                    "WHERE table_name = 'quarantine/rejections' AND column_name = 'column'"
+                )
+            ).all()
+            assert found == [("quarantine__rejections", "column_name")]
+            assert conn.execute(sa.text("SELECT column_name FROM quarantine__rejections")).all()
     finally:
         engine.dispose()
 
@@ -281,3 +291,16 @@ def test_run_writes_the_results_summary(demo_warehouse: Path) -> None:
     ]
     assert len(Presentation(str(report / "koryu_results_2023.pptx")).slides) == 18
     assert load_workbook(report / "koryu_results_2023.xlsx", read_only=True).sheetnames[0] == "目次"
+
+
+def test_waves_comparison_explains_itself_on_one_wave(demo_warehouse: Path) -> None:
+    import dagster as dg
+
+    assert pq.read_table(demo_warehouse / "marts/comparisons/waves").num_rows == 0
+    home = demo_warehouse.parent / "dagster_home"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        event = instance.get_latest_materialization_event(
+            dg.AssetKey(["marts", "comparisons", "waves"])
+        )
+        note = event.asset_materialization.metadata["explanation"].value
+    assert note.startswith("No rows, by design") and "hires 2023; ministry 2023" in note

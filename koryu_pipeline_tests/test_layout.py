@@ -23,6 +23,7 @@ STAGE = {
     "defs": 5,
     "definitions": 6,
     "faults": 6,
+    "status": 6,
     "cli": 6,
 }
 

@@ -20,6 +20,7 @@ from koryu_pipeline.codebook.model import (
     Option,
     load_codebook,
     normalise_text,
+    wave_number,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "get_codebook",
     "load_codebook",
     "normalise_text",
+    "wave_number",
 ]
 
 

@@ -131,6 +131,16 @@ class Crosswalk:
     pairs: tuple[tuple[str, str], ...]  # (this form's label, target form's label)
 
 
+def wave_number(wave: str | int) -> int:
+    """A wave as the warehouse stores it: the survey year as an integer. The codebook, the raw
+    folders and Dagster's partitions key waves by their text ("2023"); every table holds the
+    number, since hive readers turn a `wave=2023` folder into one."""
+    text = str(wave)
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"a wave is a survey year (digits only), not {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Mirror:
     """A dispatch question and the hiring question that asks the same thing of the other
@@ -145,7 +155,7 @@ class Mirror:
 @dataclass(frozen=True)
 class Form:
     instrument: str
-    wave: str
+    wave: str  # the survey year as text, as folders and partition keys spell it
     title: str
     export: Literal["msforms_xlsx", "googleforms_csv"]
     opens: date
@@ -406,6 +416,8 @@ def validate_codebook(cb: Codebook) -> None:
         where = f.source or f"{f.instrument}_{f.wave}"
         if f.export not in ("msforms_xlsx", "googleforms_csv"):
             problems.append(f"{where}: unknown export {f.export!r}")
+        if not (f.wave.isascii() and f.wave.isdigit()):
+            problems.append(f"{where}: wave must be the survey year (digits), not {f.wave!r}")
         if f.opens > f.closes:
             problems.append(f"{where}: fielding window opens after it closes")
         seen: dict[str, Entry] = {}

@@ -112,6 +112,7 @@ def build_ingest_asset(
         rewritten = sum(len(v) for v in changed.values())
         say(f"wave {wave}: {len(selected)} tables written ({rewritten} files changed)")
         gone = prune_partitions(
+            codebook,
             settings.warehouse,
             [s.key for s in selected],
             lambda i, w: w != wave or i in facts.instruments(),

@@ -18,8 +18,9 @@ from koryu_pipeline.defs.lineage import column_lineages
 from koryu_pipeline.defs.metadata import headlines_markdown, table_metadata
 from koryu_pipeline.defs.plan import current_inputs, marts_record
 from koryu_pipeline.defs.progress import progress
-from koryu_pipeline.marts.build import build_marts
+from koryu_pipeline.marts.build import MartTables, build_marts
 from koryu_pipeline.marts.checks import MART_CHECKS
+from koryu_pipeline.marts.comparisons import waves_note
 from koryu_pipeline.settings import Settings
 from koryu_pipeline.warehouse.frames import to_table
 from koryu_pipeline.warehouse.parquet import (
@@ -28,14 +29,17 @@ from koryu_pipeline.warehouse.parquet import (
     table_path,
     write_atomic,
 )
-from koryu_pipeline.warehouse.publish import digest_bytes, publish_marts
+from koryu_pipeline.warehouse.publish import digest_bytes, partitions_on_disk, publish_marts
 from koryu_pipeline.warehouse.read import read_facts
 from koryu_pipeline.warehouse.tables import (
     EXPOSURES,
     HEADLINES,
+    QUESTION_RESULTS,
     REPORT_DIR,
     SQL_COPY,
+    WAVES,
     mart_tables,
+    sql_tables,
     table_registry,
     wave_tables,
 )
@@ -54,17 +58,25 @@ REPORT_DOCS = {
 }
 
 
+def waves_explanation(marts: MartTables) -> str:
+    """Why marts/comparisons/waves holds what it holds (empty on one wave, by design)."""
+    return waves_note(marts[QUESTION_RESULTS][0], marts[WAVES][0])
+
+
 def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
-    specs = mart_tables(table_registry(codebook))
-    lineages = column_lineages(codebook, table_registry(codebook))
+    registry = table_registry(codebook)
+    specs = mart_tables(registry)
+    copied = sql_tables(registry)
+    lineages = column_lineages(codebook, registry)
     sql_spec = dg.AssetSpec(
         key=SQL_KEY,
-        description="The SQL copy: every mart as its own table at KORYU_SQL_URL "
-        "(SQLite by default), replaced in one transaction, only when its content changed.",
+        description="The SQL copy: the facts, the quarantine and every mart, each as its own "
+        "table at KORYU_SQL_URL (SQLite by default), in one transaction and only where the "
+        "content changed (the facts per wave).",
         group_name="publish",
         kinds={"sqlalchemy", "sql"},
         owners=OWNERS,
-        deps=[asset_key(s.key) for s in specs],
+        deps=[asset_key(s.key) for s in copied],
         skippable=True,
     )
 
@@ -101,6 +113,7 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
         say = progress(context)
         present = present_partitions(fingerprints(settings.raw))
         gone = prune_partitions(
+            codebook,
             settings.warehouse,
             [s.key for s in wave_tables(table_registry(codebook))],
             lambda i, w: (i, w) in present,
@@ -129,6 +142,8 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
             extra: dict[str, object] = {}
             if key == HEADLINES:
                 extra["headlines"] = headlines_markdown(frame)
+            if key == WAVES:
+                extra["explanation"] = waves_explanation(marts)
             if key in lineages:
                 extra["dagster/column_lineage"] = lineages[key]
             yield dg.MaterializeResult(
@@ -159,10 +174,19 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
                 )
 
         if SQL_KEY in selected:
-            result = publish_marts(settings.sql, arrow, digests)
+            # the facts and quarantine as the partitions on disk are, read back per wave
+            partitioned = {
+                s.key: (s.schema, partitions_on_disk(codebook, settings.warehouse, s.key, s.schema))
+                for s in copied
+                if s.partitioned
+            }
+            result = publish_marts(
+                settings.sql, arrow, digests, partitioned=partitioned, specs=registry
+            )
             say(
                 f"SQL copy at {result.url_safe}: {len(result.replaced)} tables replaced, "
-                f"{len(result.unchanged)} unchanged"
+                f"{len(result.unchanged)} unchanged, "
+                f"{len(result.partitions_replaced)} fact partitions replaced"
             )
             inputs = current_inputs(settings.raw, settings.warehouse, settings.sql)
             yield dg.MaterializeResult(
@@ -170,8 +194,9 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
                 metadata={
                     **marts_record(inputs),  # the marts' marker: what they were built from
                     "url": result.url_safe,
-                    "tables": len(marts),
+                    "tables": len(marts) + len(partitioned),
                     "tables_replaced": len(result.replaced),
+                    "partitions_replaced": dg.MetadataValue.json(result.partitions_replaced),
                     "dagster/row_count": sum(len(f) for f, _ in marts.values()),
                     "replaced": dg.MetadataValue.json(sorted(result.replaced)),
                 },

@@ -42,13 +42,18 @@ from koryu_pipeline.defs.fingerprints import (
     wave_of,
 )
 from koryu_pipeline.warehouse.parquet import list_partitions, partition_path, table_path
-from koryu_pipeline.warehouse.publish import digest_bytes, published_mismatches
+from koryu_pipeline.warehouse.publish import (
+    digest_bytes,
+    partitions_on_disk,
+    published_mismatches,
+)
 from koryu_pipeline.warehouse.tables import (
     FILES,
     REJECTIONS,
     REPORT_DIR,
     WAVE_TABLES,
     mart_tables,
+    sql_tables,
     table_registry,
 )
 
@@ -275,14 +280,15 @@ def damaged_marts(
     codebook: Codebook, warehouse: Path, sql_url: str, present: set[tuple[str, str]]
 ) -> list[str]:
     """What is missing, damaged or left over on the marts' side, said for a person."""
+    registry = table_registry(codebook)
     problems: list[str] = []
-    digests: dict[str, str] = {}
-    for spec in mart_tables(table_registry(codebook)):
+    whole: dict[str, tuple[pa.Schema, str]] = {}
+    for spec in mart_tables(registry):
         path = table_path(warehouse, spec.key)
         if not _reads_whole(path):
             problems.append(f"{spec.key} missing or damaged")
         else:
-            digests[spec.key] = digest_bytes(path.read_bytes())
+            whole[spec.key] = (spec.schema, digest_bytes(path.read_bytes()))
     report = Path(warehouse) / REPORT_DIR
     problems += [
         f"{REPORT_DIR}/*.{kind} missing"
@@ -291,8 +297,14 @@ def damaged_marts(
     ]
     stray = sorted({(i, w) for i, w in list_partitions(warehouse, FILES)} - present)
     problems += [f"instrument={i}/wave={w} has left the raw folder" for i, w in stray]
-    if not problems:  # the SQL copy is checked against whole marts only
-        problems += [f"SQL copy: {p}" for p in published_mismatches(sql_url, digests)]
+    if not problems:  # the SQL copy is checked against a whole warehouse only
+        partitioned = {
+            s.key: partitions_on_disk(codebook, warehouse, s.key, s.schema)
+            for s in sql_tables(registry)
+            if s.partitioned
+        }
+        mismatches = published_mismatches(sql_url, whole, partitioned, registry)
+        problems += [f"SQL copy: {p}" for p in mismatches]
     return problems
 
 

@@ -17,7 +17,7 @@ from functools import cache
 import pandas as pd
 import pandera.pandas as pa
 
-from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
     FILES,
@@ -35,7 +35,7 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 def _option_codes_check(codebook: Codebook) -> pa.Check:
     valid = {
-        (f.instrument, f.wave, e.id, o.code, o.label)
+        (f.instrument, wave_number(f.wave), e.id, o.code, o.label)
         for f in codebook.forms
         for e in f.questions
         for o in e.options

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook, Entry, Form
+from koryu_pipeline.codebook import Codebook, Entry, Form, wave_number
 from koryu_pipeline.codebook.routing import answered, routed_mask
 from koryu_pipeline.warehouse.tables import (
     ANSWERS_SCHEMA,
@@ -41,7 +41,7 @@ def build_respondents(form: Form, wide: pd.DataFrame, codebook: Codebook) -> pd.
         {
             "respondent_id": wide["respondent_id"],
             "instrument": form.instrument,
-            "wave": form.wave,
+            "wave": wave_number(form.wave),
             "submitted_at": wide["submitted_at"],
             "source_file": wide["source_file"],
             "source_row": wide["source_row"],
@@ -116,7 +116,7 @@ def build_answers_and_exposures(
     )
     for frame in (a, x):
         frame.insert(1, "instrument", form.instrument)
-        frame.insert(2, "wave", form.wave)
+        frame.insert(2, "wave", wave_number(form.wave))
     a = a.sort_values(
         ["respondent_id", "question_sort", "item_sort", "option_sort"],
         kind="stable",

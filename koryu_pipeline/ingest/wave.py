@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
 from koryu_pipeline.ingest.readers import ParsedExport, export_files, read_export
 from koryu_pipeline.ingest.validation import validate_wave
@@ -80,6 +80,7 @@ def ingest_wave(
     """`progress` receives a line per file read and per instrument validated."""
     say = progress or (lambda _message: None)
     out = WaveFacts(wave)
+    number = wave_number(wave)  # a folder that is not a year fails here, by name
     found = {i: export_files(raw_dir, i, wave) for i in codebook.instruments}
     read = _read_all(codebook, raw_dir, wave, {i: f for i, f in found.items() if f}, say)
     for instrument, parsed in read.items():
@@ -90,7 +91,7 @@ def ingest_wave(
                 [
                     {
                         "instrument": instrument,
-                        "wave": wave,
+                        "wave": number,
                         "source_file": p.source_file,
                         "source_row": None,
                         "rule": p.problem.rule if p.problem else "no_form",
@@ -107,7 +108,7 @@ def ingest_wave(
                 [
                     {
                         "instrument": instrument,
-                        "wave": wave,
+                        "wave": number,
                         "source_file": p.source_file,
                         "rows": p.rows,
                         "accepted": 0,
@@ -129,7 +130,7 @@ def ingest_wave(
             schema = wide_schema(form, table == STAGING_VALIDATED)
             if frame is None:
                 frame = schema.empty_table().to_pandas()
-            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=wave)
+            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=number)
         answers, exposures = build_answers_and_exposures(form, result.accepted)
         out.tables[(instrument, RESPONDENTS)] = build_respondents(form, result.accepted, codebook)
         out.tables[(instrument, ANSWERS)] = answers

@@ -1,17 +1,18 @@
 """`marts/breakdowns/<instrument>/<attribute>`: every question of an instrument, split by
-one respondent attribute, with small groups suppressed.
+one respondent attribute, with a total row and small groups suppressed (marts/suppress.py).
 
 Which attributes: the form's single-choice respondent attributes that do not route the
 questionnaire (the screening questions s_dispatch/s_hire define who is asked, so splitting
 by them only repeats the routing) -- ministry: org_type; hires: host_org_type, age_band,
-industry. Respondents without a value for the attribute are left out of its table.
+industry. Respondents without a value for the attribute are in no group of its table, and
+in its total row (全体, group_code 0, `is_total`), which counts everyone.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.marts.questions import data_waves, skeleton, tabulate
 from koryu_pipeline.marts.suppress import suppress
 from koryu_pipeline.warehouse.frames import conform, empty
@@ -23,42 +24,59 @@ from koryu_pipeline.warehouse.tables import (
     breakdown_table_keys,
 )
 
+# The total row of every question cell: all respondents of the instrument and wave, with or
+# without a value for the attribute (so it equals the question mart's row). Option codes
+# start at 1, so 0 names no group.
+TOTAL_CODE = 0
+TOTAL_LABEL = "全体"
+# One question cell of a breakdown: its groups and its total row (`_item` is the item key
+# the tabulation adds, "" for a question without items).
+CELL = ("instrument", "wave", "attribute", "question_id", "_item")
+
 
 def _groups(codebook: Codebook, waves: dict[str, list[str]]) -> pd.DataFrame:
-    """Every (instrument, wave, attribute) group: the attribute's options in that wave."""
+    """Every (instrument, wave, attribute) group: the total, then the attribute's options in
+    that wave."""
     rows = [
         {
             "instrument": instrument,
-            "wave": wave,
+            "wave": wave_number(wave),
             "attribute": attribute,
-            "group_code": o.code,
-            "group_label": o.label,
-            "group_sort": o.code,
+            "group_code": code,
+            "group_label": label,
+            "group_sort": code,
+            "is_total": code == TOTAL_CODE,
         }
         for instrument, inst_waves in waves.items()
         for attribute in breakdown_attributes(codebook, instrument)
         for wave in inst_waves
         if attribute in codebook.form(instrument, wave).entry_by_id
-        for o in codebook.form(instrument, wave).entry(attribute).options
+        for code, label in [
+            (TOTAL_CODE, TOTAL_LABEL),
+            *((o.code, o.label) for o in codebook.form(instrument, wave).entry(attribute).options),
+        ]
     ]
     return pd.DataFrame(rows)
 
 
 def _membership(codebook: Codebook, respondents: pd.DataFrame) -> pd.DataFrame:
-    """respondent_id, attribute, group_code: one row per respondent and attribute it has."""
+    """respondent_id, attribute, group_code: one row per respondent and attribute it has,
+    and one in the attribute's total for every respondent."""
     parts = []
     for instrument in codebook.instruments:
         mine = respondents.loc[respondents["instrument"] == instrument]
         for attribute in breakdown_attributes(codebook, instrument):
             code = mine[f"{attribute}_code"]
+            ids = mine["respondent_id"]
             parts.append(
                 pd.DataFrame(
-                    {
-                        "respondent_id": mine["respondent_id"],
-                        "attribute": attribute,
-                        "group_code": code,
-                    }
+                    {"respondent_id": ids, "attribute": attribute, "group_code": code}
                 ).loc[code.notna()]
+            )
+            parts.append(
+                pd.DataFrame(
+                    {"respondent_id": ids, "attribute": attribute, "group_code": TOTAL_CODE}
+                )
             )
     out = pd.concat(parts, ignore_index=True)
     return out.astype({"group_code": "int64"})
@@ -81,7 +99,8 @@ def breakdown_tables(
         return {key: empty(BREAKDOWN_SCHEMA) for key in keys}
     cells = cells.merge(groups, on=["instrument", "wave"])
     x = exposures.merge(_membership(codebook, respondents), on="respondent_id")
-    frame = suppress(tabulate(cells, answers, x, by=("attribute", "group_code")), suppress_below)
+    counted = tabulate(cells, answers, x, by=("attribute", "group_code"))
+    frame = suppress(counted, suppress_below, cell=CELL)
     frame = conform(frame, BREAKDOWN_SCHEMA, ("instrument", "attribute", *BREAKDOWN_SORT))
     parts = {
         breakdown_key(str(i), str(a)): part.reset_index(drop=True)

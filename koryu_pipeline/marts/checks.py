@@ -119,6 +119,37 @@ def check_bases_match_facts(results: pd.DataFrame, exposures: pd.DataFrame) -> C
     )
 
 
+def check_suppression_holds(frame: pd.DataFrame) -> CheckResult:
+    """No question cell of a breakdown publishes its total and all groups but one withheld
+    group with respondents: the total less the others would give that group back. (Where
+    that group is everyone who answered, its figures are the total's, which the question
+    table publishes anyway: nothing to protect there.)"""
+    if "is_total" not in frame.columns or frame.empty:
+        return True, {"description": "no withheld cell recoverable by differencing"}
+    keys = ["instrument", "wave", "attribute", "question_id", "item_id"]
+    cells = frame.assign(item_id=frame["item_id"].fillna(""))
+    total = cells["is_total"].fillna(False).astype(bool)
+    groups = cells.loc[~total].drop_duplicates([*keys, "group_code"])
+    hidden = groups["suppressed"].fillna(False).astype(bool) & (groups["base_n"] > 0)
+    per_cell = (
+        groups.assign(_hidden=hidden, _some=groups["base_n"] > 0)
+        .groupby(keys)
+        .agg(hidden=("_hidden", "sum"), with_answers=("_some", "sum"), grouped=("base_n", "sum"))
+    )
+    totals = cells.loc[total].drop_duplicates(keys).set_index(keys)["base_n"]
+    per_cell["residual"] = totals.reindex(per_cell.index).fillna(0) - per_cell["grouped"]
+    lone = (per_cell["hidden"] == 1) & (per_cell["residual"] <= 0)
+    bad = per_cell.loc[lone & (per_cell["with_answers"] > 1)].reset_index()
+    return (
+        bad.empty,
+        {
+            "description": "no withheld cell recoverable by differencing",
+            "bad_cells": len(bad),
+            "examples": _examples(bad, keys),
+        },
+    )
+
+
 def _results(tables: Tables) -> pd.DataFrame:
     return tables[QUESTION_RESULTS]
 
@@ -140,10 +171,12 @@ def bases_match_facts(codebook: Codebook, key: str, tables: Tables) -> CheckOutc
 
 
 def figures_valid(codebook: Codebook, key: str, tables: Tables) -> CheckOutcome:
-    """pct_range and base_le_shown as one check (a breakdown has one per table)."""
+    """pct_range, base_le_shown and suppression_holds as one check (a breakdown has one per
+    table: every check costs events in Dagster's log)."""
     parts = {
         "pct_range": check_pct_range(tables[key]),
         "base_le_shown": check_base_le_shown(tables[key]),
+        "suppression_holds": check_suppression_holds(tables[key]),
     }
     metadata = {
         f"{name}.{k}": v

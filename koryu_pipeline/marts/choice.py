@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from koryu_pipeline.codebook import Entry, Form
+from koryu_pipeline.codebook import Entry, Form, wave_number
 from koryu_pipeline.marts.intervals import wilson
 from koryu_pipeline.marts.likert import scale_codes
 
@@ -37,7 +37,7 @@ def skeleton_rows(form: Form, qsort: int, entry: Entry) -> list[dict[str, object
     return [
         {
             "instrument": form.instrument,
-            "wave": form.wave,
+            "wave": wave_number(form.wave),
             "question_id": entry.id,
             "item_id": item_id,
             "item_label": label,
@@ -84,7 +84,7 @@ def count_cells(
         on=["respondent_id", *CELL_KEYS],
     )
     n = (
-        chosen.drop_duplicates(["respondent_id", *CELL_KEYS, "option_code"])
+        chosen.drop_duplicates(["respondent_id", *keys, "option_code"])
         .groupby([*keys, "option_code"], sort=False)
         .size()
         .rename("n")

@@ -21,7 +21,7 @@ from itertools import pairwise
 
 import pandas as pd
 
-from koryu_pipeline.codebook import Codebook, CodebookError, Entry, normalise_text
+from koryu_pipeline.codebook import Codebook, CodebookError, Entry, normalise_text, wave_number
 from koryu_pipeline.codebook.routing import routing_text
 from koryu_pipeline.marts.intervals import newcombe
 from koryu_pipeline.warehouse.frames import conform
@@ -87,7 +87,7 @@ def support_gap(codebook: Codebook, results: pd.DataFrame) -> pd.DataFrame:
                 s, t = by_src[normalise_text(a)], by_dst[normalise_text(b)]
                 rows.append(
                     {
-                        "wave": form.wave,
+                        "wave": wave_number(form.wave),
                         "hires_option_label": s.option_label,
                         "ministry_option_label": t.option_label,
                         "hires_n": s.n,
@@ -180,7 +180,7 @@ def dispatch_vs_hiring(codebook: Codebook, results: pd.DataFrame) -> pd.DataFram
                 rows.append(
                     {
                         "instrument": form.instrument,
-                        "wave": form.wave,
+                        "wave": wave_number(form.wave),
                         "dispatch_question_id": qa,
                         "hiring_question_id": qb,
                         "measure": "positive_pct" if likert else "pct",
@@ -241,6 +241,31 @@ def waves(results: pd.DataFrame) -> pd.DataFrame:
     frame = pd.concat([p for p in parts if not p.empty], ignore_index=True)
     frame = _with_diff(frame, "", "previous_", "diff")
     return conform(frame, WAVES_SCHEMA, WAVES_SORT)
+
+
+def waves_note(results: pd.DataFrame, compared: pd.DataFrame) -> str:
+    """What the `waves` table holds and why, in words (its materialisation's metadata): an
+    empty table on one wave is by design, not a failure."""
+    held = {
+        str(i): sorted({int(w) for w in f["wave"].dropna()})
+        for i, f in results.groupby("instrument", sort=True)
+    }
+    listing = "; ".join(f"{i} {', '.join(map(str, w))}" for i, w in held.items()) or "none"
+    if compared.empty:
+        return (
+            "No rows, by design: this table sets every cell of a wave beside the same cell "
+            "of the previous wave of the same instrument, and no instrument has two waves "
+            f"in the warehouse yet (waves: {listing}). It fills when a second wave is "
+            "ingested."
+        )
+    pairs = sorted(
+        {
+            (str(i), int(w), int(p))
+            for i, w, p in compared[["instrument", "wave", "previous_wave"]].itertuples(index=False)
+        }
+    )
+    done = "; ".join(f"{i} {w} with {p}" for i, w, p in pairs)
+    return f"Compares {done} (waves: {listing})."
 
 
 def comparison_tables(codebook: Codebook, results: pd.DataFrame) -> dict[str, pd.DataFrame]:

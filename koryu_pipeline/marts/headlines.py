@@ -135,7 +135,7 @@ def band_range(values: Sequence[float], family: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- units
 
 Unit = dict[str, Any]  # one item / option / comparison row: code, label and its figures
-Index = dict[tuple[str, str, str], list[Unit]]
+Index = dict[tuple[str, int, str], list[Unit]]
 
 
 def _is_null(v: object) -> bool:
@@ -156,9 +156,9 @@ def index_results(results: pd.DataFrame) -> Index:
     """(instrument, wave, question_id) -> units: one per likert item (its first row carries
     the item's summaries), else one per option. Built once; sentences only look up."""
     out: Index = {}
-    seen: set[tuple[str, str, str, str]] = set()
+    seen: set[tuple[str, int, str, str]] = set()
     for row in results.to_dict("records"):
-        key = (row["instrument"], row["wave"], row["question_id"])
+        key = (row["instrument"], int(row["wave"]), row["question_id"])
         units = out.setdefault(key, [])
         if isinstance(row["item_id"], str):
             if (*key, row["item_id"]) in seen:
@@ -536,7 +536,7 @@ def headlines(
     titles = _titles(codebook)
     index = index_results(results)
     rows: list[dict[str, object]] = []
-    for wave in sorted(set(results["wave"].dropna().astype(str))):
+    for wave in sorted({int(w) for w in results["wave"].dropna()}):
         for slide in rules["slides"]:
             sentences: list[str] = []
             sources: list[str] = []

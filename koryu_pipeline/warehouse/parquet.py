@@ -18,9 +18,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.warehouse.frames import to_table
-from koryu_pipeline.warehouse.tables import WAVE_TABLES, file_schema, partition_schema
+from koryu_pipeline.warehouse.tables import (
+    WAVE_TABLES,
+    file_schema,
+    partition_schema,
+    table_registry,
+)
 
 PART_FILE = "part-0.parquet"
 
@@ -39,12 +44,25 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def _file_mode() -> int:
+    """The mode a plain open() would give a new file (0644 under the usual umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, data: bytes) -> bool:
     """Write `data` to `path` unless it already holds exactly these bytes. Returns True when
     the file was (re)written. The rename is atomic on POSIX, so readers see old or new."""
     path = Path(path)
+    # mkstemp makes its file private (0600): analysts' tools running as another user could
+    # not read the warehouse, so files get the mode open() would give them.
+    mode = _file_mode()
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
+        st = path.stat()
+        if st.st_size == len(data) and path.read_bytes() == data:
+            if st.st_mode & 0o777 != mode:
+                path.chmod(mode)  # a file an earlier version left private
             return False
     except FileNotFoundError:
         pass
@@ -55,6 +73,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
         stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -87,17 +106,33 @@ def write_partition(
     return write_parquet(path, frame, file_schema(schema))
 
 
+def with_partition_columns(
+    table: pa.Table, instrument: str, wave: str, schema: pa.Schema
+) -> pa.Table:
+    """A partition file's rows with the instrument and wave of its path as columns, typed
+    and ordered as `schema` says (wave as its survey-year integer)."""
+    n = table.num_rows
+    values = {
+        "instrument": pa.array([instrument] * n, schema.field("instrument").type),
+        "wave": pa.array([wave_number(wave)] * n, schema.field("wave").type),
+    }
+    columns = [values[f.name] if f.name in values else table[f.name] for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def read_partition_table(
+    root: Path, table: str, instrument: str, wave: str, schema: pa.Schema
+) -> pa.Table:
+    path = partition_path(root, table, instrument, wave)
+    stored = file_schema(schema)
+    data = pq.read_table(path, schema=stored) if path.exists() else stored.empty_table()
+    return with_partition_columns(data, instrument, wave, schema)
+
+
 def read_partition(
     root: Path, table: str, instrument: str, wave: str, schema: pa.Schema
 ) -> pd.DataFrame:
-    path = partition_path(root, table, instrument, wave)
-    if path.exists():
-        frame = pq.read_table(path, schema=file_schema(schema)).to_pandas()
-    else:
-        frame = file_schema(schema).empty_table().to_pandas()
-    frame.insert(0, "wave", pd.Series([wave] * len(frame), dtype="str"))
-    frame.insert(0, "instrument", pd.Series([instrument] * len(frame), dtype="str"))
-    return frame[schema.names]
+    return read_partition_table(root, table, instrument, wave, schema).to_pandas()
 
 
 def list_partitions(root: Path, table: str) -> list[tuple[str, str]]:
@@ -109,33 +144,63 @@ def list_partitions(root: Path, table: str) -> list[tuple[str, str]]:
 
 
 def prune_partitions(
-    root: Path, tables: Iterable[str], keep: Callable[[str, str], bool]
+    codebook: Codebook, root: Path, tables: Iterable[str], keep: Callable[[str, str], bool]
 ) -> list[str]:
     """Remove the partitions (instrument, wave) that `keep` rejects -- a wave or instrument
-    whose exports left the raw folder -- so the warehouse mirrors it. Returns what went."""
+    whose exports left the raw folder -- so the warehouse mirrors it, and rewrite the single
+    file of every table that lost one. Returns what went."""
     removed = []
     for table in tables:
         base = Path(root) / table
+        gone = False
         for folder in sorted(base.glob("instrument=*/wave=*")):
             instrument = folder.parent.name.split("=", 1)[1]
             wave = folder.name.split("=", 1)[1]
             if not keep(instrument, wave):
                 shutil.rmtree(folder)
                 removed.append(f"{table}/instrument={instrument}/wave={wave}")
+                gone = True
         for parent in base.glob("instrument=*"):
             if parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
+        if gone:
+            write_flat(codebook, root, table)
     return removed
 
 
 def read_partitions(root: Path, table: str, schema: pa.Schema) -> pd.DataFrame:
     """Every partition of a hive-partitioned table as one frame of `schema`, partition
-    columns restored as strings; deterministic (path order); empty with the schema when
-    nothing is there yet."""
+    columns restored from the path (wave as an integer); deterministic (path order); empty
+    with the schema when nothing is there yet."""
     frames = [read_partition(root, table, i, w, schema) for i, w in list_partitions(root, table)]
     if not frames:
         return schema.empty_table().to_pandas()
     return pd.concat(frames, ignore_index=True)
+
+
+def flat_path(root: Path, table: str) -> Path:
+    """A partitioned table whole, in one file beside its folder: `<root>/<table>.parquet`."""
+    return Path(root) / f"{table}.parquet"
+
+
+def flat_table(codebook: Codebook, root: Path, table: str) -> pa.Table:
+    """Every partition of `table` on disk in one Arrow table with `instrument` and `wave` as
+    columns, in path order. The staging tables' columns differ by form: their union, in
+    first-appearance order (a form's missing columns are null)."""
+    parts = [
+        read_partition_table(root, table, i, w, partition_schema(codebook, table, i, w))
+        for i, w in list_partitions(root, table)
+    ]
+    if not parts:
+        return table_registry(codebook)[table].schema.empty_table()
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def write_flat(codebook: Codebook, root: Path, table: str) -> bool:
+    """Rewrite `<root>/<table>.parquet` from the partitions on disk: a BI tool that reads one
+    file (Power BI, Tableau, Excel) or a folder without hive support sees the instrument and
+    wave that the partitioned files keep in their path only. Skipped when unchanged."""
+    return write_atomic(flat_path(root, table), parquet_bytes(flat_table(codebook, root, table)))
 
 
 def write_wave(
@@ -145,8 +210,9 @@ def write_wave(
     frames: Mapping[tuple[str, str], pd.DataFrame],
     tables: Iterable[str] = WAVE_TABLES,
 ) -> dict[str, list[str]]:
-    """Write one wave's partitions of `tables` from `frames` ((instrument, table) -> frame).
-    Returns table -> partitions rewritten (unchanged bytes are not rewritten)."""
+    """Write one wave's partitions of `tables` from `frames` ((instrument, table) -> frame),
+    then each table's single file (`flat_path`). Returns table -> partitions rewritten
+    (unchanged bytes are not rewritten)."""
     wanted = tuple(tables)
     changed: dict[str, list[str]] = {t: [] for t in wanted}
     for (instrument, table), frame in sorted(frames.items()):
@@ -155,4 +221,6 @@ def write_wave(
         schema = partition_schema(codebook, table, instrument, wave)
         if write_partition(root, table, instrument, wave, frame, schema):
             changed[table].append(f"instrument={instrument}/wave={wave}")
+    for table in wanted:
+        write_flat(codebook, root, table)
     return changed

@@ -1,13 +1,17 @@
-"""The SQL copy of the marts (warehouse.md, "SQL"), through SQLAlchemy.
+"""The SQL copy of the warehouse (warehouse.md, "SQL"), through SQLAlchemy.
 
 Naming: a table's warehouse key with every "/" replaced by "__" -- `marts/questions/ministry/q04`
 becomes `marts__questions__ministry__q04`, `data_dictionary` stays `data_dictionary`. Keys
 are lower-case ASCII, so the names need no quoting and stay under PostgreSQL's 63 characters.
+Columns keep their Parquet names, except the SQL reserved words `table` and `column`, which
+become `table_name` and `column_name` (`SQL_RENAMES`), so that no query needs quoting.
 
 Columns are typed from the Arrow schema with SQLAlchemy's generic types (String, SmallInteger,
 Integer, BigInteger, Float, Boolean, DateTime(timezone=True), Date), so the same code creates
-the same tables on SQLite and PostgreSQL. A run drops and re-creates every table it publishes
-inside ONE transaction: a reader sees the previous run's tables or this run's, never a mix.
+the same tables on SQLite and PostgreSQL. Tables and columns carry the registry's
+descriptions as comments where the database keeps them (PostgreSQL's COMMENT ON; SQLite has
+none). Every change happens inside the caller's ONE transaction: a reader sees the previous
+run's tables or this run's, never a mix.
 """
 
 from __future__ import annotations
@@ -19,12 +23,31 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from koryu_pipeline.warehouse.frames import to_table
+from koryu_pipeline.warehouse.tables import TableSpec
 
 INSERT_CHUNK = 5_000
 
 
+# SQL reserved words among the Parquet column names, and what the SQL copy calls them.
+SQL_RENAMES = {"table": "table_name", "column": "column_name"}
+
+
 def sql_table_name(key: str) -> str:
     return key.replace("/", "__")
+
+
+def sql_columns(schema: pa.Schema) -> list[tuple[str, str]]:
+    """(Parquet name, SQL name) of each column the SQL copy holds. A reserved word is
+    renamed; where its table already carries the new name (data_dictionary has both
+    `table` and `table_name`), the reserved-word column is left out."""
+    names = set(schema.names)
+    out = []
+    for name in schema.names:
+        new = SQL_RENAMES.get(name, name)
+        if new != name and new in names:
+            continue
+        out.append((name, new))
+    return out
 
 
 def sql_type(t: pa.DataType) -> sa.types.TypeEngine:
@@ -47,12 +70,44 @@ def sql_type(t: pa.DataType) -> sa.types.TypeEngine:
     raise TypeError(f"no SQL type for Arrow type {t}")
 
 
-def sql_table(key: str, schema: pa.Schema, metadata: sa.MetaData) -> sa.Table:
+def sql_table(
+    key: str, schema: pa.Schema, metadata: sa.MetaData, spec: TableSpec | None = None
+) -> sa.Table:
+    """The SQL table of a warehouse table; commented from its registry entry when given."""
+    described = {c.name: c.description for c in spec.columns} if spec else {}
     return sa.Table(
         sql_table_name(key),
         metadata,
-        *(sa.Column(f.name, sql_type(f.type), nullable=True) for f in schema),
+        *(
+            sa.Column(
+                new,
+                sql_type(schema.field(name).type),
+                nullable=True,
+                comment=described.get(name) or None,
+            )
+            for name, new in sql_columns(schema)
+        ),
+        comment=spec.description if spec else None,
     )
+
+
+def definition(table: sa.Table) -> str:
+    """The parts of a table's definition a copy must follow: name, columns, types,
+    comments. Part of the digest, so a new column or description re-creates the table."""
+    parts = [table.name, table.comment or ""]
+    parts += [f"{c.name} {c.type!r} {c.comment or ''}" for c in table.columns]
+    return "\n".join(parts)
+
+
+def sql_rows(data: pa.Table, schema: pa.Schema) -> list[dict]:
+    """Rows as the SQL table names its columns, values exactly the Parquet ones."""
+    pairs = sql_columns(schema)
+    return data.select([a for a, _ in pairs]).rename_columns([b for _, b in pairs]).to_pylist()
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    for chunk in _chunks(rows, INSERT_CHUNK):
+        conn.execute(table.insert(), chunk)
 
 
 def _chunks(rows: list[dict], size: int) -> Iterator[list[dict]]:
@@ -79,18 +134,21 @@ def engine_for(url: str) -> sa.Engine:
 
 
 def replace_tables(
-    conn: sa.Connection, tables: Mapping[str, tuple[pd.DataFrame | pa.Table, pa.Schema]]
+    conn: sa.Connection,
+    tables: Mapping[str, tuple[pd.DataFrame | pa.Table, pa.Schema]],
+    specs: Mapping[str, TableSpec] | None = None,
 ) -> dict[str, int]:
     """Drop, re-create and fill each table on `conn`, inside the caller's transaction.
     A table may come as a frame or as the Arrow table already built for its Parquet file.
     Returns SQL table name -> rows written."""
     metadata = sa.MetaData()
+    specs = specs or {}
     # Rows through Arrow first (before any DDL): the values are exactly the Parquet ones
     # (typed, nulls as None), and a frame that does not fit its schema fails before a drop.
     prepared = [
         (
-            sql_table(key, schema, metadata),
-            (data if isinstance(data, pa.Table) else to_table(data, schema)).to_pylist(),
+            sql_table(key, schema, metadata, specs.get(key)),
+            sql_rows(data if isinstance(data, pa.Table) else to_table(data, schema), schema),
         )
         for key, (data, schema) in sorted(tables.items())
     ]
@@ -98,8 +156,7 @@ def replace_tables(
     for table, rows in prepared:
         table.drop(conn, checkfirst=True)
         table.create(conn)
-        for chunk in _chunks(rows, INSERT_CHUNK):
-            conn.execute(table.insert(), chunk)
+        insert_rows(conn, table, rows)
         written[table.name] = len(rows)
     return written
 

@@ -35,6 +35,11 @@ from koryu_pipeline.codebook.model import CODEBOOK_DIR, load_yaml
 CATALOGUE_PATH = Path(__file__).with_name("columns.yaml")
 UTC_US = pa.timestamp("us", tz="UTC")
 PARTITION_COLUMNS = ("instrument", "wave")
+# The survey year, one integer type in every table and the SQL copy: hive readers turn the
+# folder `wave=2023` into an integer (pyarrow int32, DuckDB BIGINT, polars Int64), which a
+# string column would not join (pandas silently finds no rows; polars refuses). int32 is
+# what pyarrow, and so pandas, infers.
+WAVE_TYPE = pa.int32()
 
 
 # --------------------------------------------------------------------------- the types
@@ -143,7 +148,7 @@ ANSWERS_COLUMNS = _cols(
     [
         ("respondent_id", pa.string()),
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("question_id", pa.string()),
         ("question_sort", pa.int16()),
         ("item_id", pa.string()),
@@ -159,7 +164,7 @@ EXPOSURES_COLUMNS = _cols(
     [
         ("respondent_id", pa.string()),
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("question_id", pa.string()),
         ("item_id", pa.string()),
         ("shown", pa.bool_()),
@@ -170,7 +175,7 @@ EXPOSURES_COLUMNS = _cols(
 REJECTIONS_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("source_file", pa.string()),
         ("source_row", pa.int32()),
         ("rule", pa.string()),
@@ -183,7 +188,7 @@ REJECTIONS_COLUMNS = _cols(
 FILES_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("source_file", pa.string()),
         ("rows", pa.int32()),
         ("accepted", pa.int32()),
@@ -207,8 +212,11 @@ _FACT_KINDS = frozenset({"parquet", "pandas", "pandera"})
 
 
 def _partition_note(key: str) -> str:
-    # a code span: the UI renders descriptions as markdown, where <warehouse> would vanish
-    return f" Parquet at `<warehouse>/{key}/instrument=…/wave=…/`."
+    # code spans: the UI renders descriptions as markdown, where <warehouse> would vanish
+    return (
+        f" Parquet at `<warehouse>/{key}/instrument=…/wave=…/`, and whole in one file with "
+        f"instrument and wave as columns at `<warehouse>/{key}.parquet`."
+    )
 
 
 def wide_schema(form: Form, validated: bool) -> pa.Schema:
@@ -216,7 +224,7 @@ def wide_schema(form: Form, validated: bool) -> pa.Schema:
     of every readable export) and the accepted responses (`staging/validated`, with
     respondent_id). One column per codebook field: a label (string), or the chosen labels
     (list<string>)."""
-    fields: list[tuple[str, pa.DataType]] = [("instrument", pa.string()), ("wave", pa.string())]
+    fields: list[tuple[str, pa.DataType]] = [("instrument", pa.string()), ("wave", WAVE_TYPE)]
     if validated:
         fields.append(("respondent_id", pa.string()))
     fields += [
@@ -243,7 +251,7 @@ def _respondents_columns(codebook: Codebook) -> list[Column]:
     fields: list[tuple[str, pa.DataType]] = [
         ("respondent_id", pa.string()),
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("submitted_at", UTC_US),
     ]
     for e in attribute_entries(codebook):
@@ -385,7 +393,7 @@ HEADLINE_RULES = CODEBOOK_DIR / "headlines.yaml"
 QUESTION_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("question_id", pa.string()),
         ("item_id", pa.string()),
         ("item_label", pa.string()),
@@ -411,12 +419,17 @@ QUESTION_COLUMNS = _cols(
         ("slide", pa.int16()),
         ("title", pa.string()),
         ("item_sort", pa.int16()),
+        # issue 10: the likert summaries' Wilson 95% intervals, in percent
+        ("positive_ci_low", pa.float64()),
+        ("positive_ci_high", pa.float64()),
+        ("negative_ci_low", pa.float64()),
+        ("negative_ci_high", pa.float64()),
     ]
 )
 QUESTION_SORT = ("wave", "item_sort", "option_sort")
 RESULTS_SORT = ("instrument", "wave", "question_sort", "item_sort", "option_sort")
 
-# A breakdown cell is a question cell within one group of respondents.
+# A breakdown cell is a question cell within one group of respondents (or all of them).
 BREAKDOWN_COLUMNS = [
     *QUESTION_COLUMNS[:3],
     *_cols(
@@ -428,6 +441,7 @@ BREAKDOWN_COLUMNS = [
         ]
     ),
     *QUESTION_COLUMNS[3:],
+    *_cols([("is_total", pa.bool_()), ("suppression", pa.string())]),  # issue 10
 ]
 BREAKDOWN_SORT = ("wave", "question_sort", "group_sort", "item_sort", "option_sort")
 
@@ -440,13 +454,17 @@ PERCENT_COLUMNS = (
     "negative_pct",
     "positive_pct_excl_dk",
     "pct_of_responses",
+    "positive_ci_low",
+    "positive_ci_high",
+    "negative_ci_low",
+    "negative_ci_high",
 )
 # Columns that reveal what a small group answered: withheld (null) in a suppressed cell.
 WITHHELD_COLUMNS = ("n", *PERCENT_COLUMNS, "positive_n", "negative_n", "dont_know_n")
 
 SUPPORT_GAP_COLUMNS = _cols(
     [
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("hires_option_label", pa.string()),
         ("ministry_option_label", pa.string()),
         ("hires_n", pa.int32()),
@@ -472,7 +490,7 @@ SUPPORT_GAP_COLUMNS = _cols(
 DISPATCH_VS_HIRING_COLUMNS = _cols(
     [
         ("instrument", pa.string()),
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("dispatch_question_id", pa.string()),
         ("hiring_question_id", pa.string()),
         ("measure", pa.string()),
@@ -509,8 +527,8 @@ WAVES_COLUMNS = _cols(
         ("item_label", pa.string()),
         ("option_code", pa.int16()),
         ("option_label", pa.string()),
-        ("wave", pa.string()),
-        ("previous_wave", pa.string()),
+        ("wave", WAVE_TYPE),
+        ("previous_wave", WAVE_TYPE),
         ("n", pa.int32()),
         ("base_n", pa.int32()),
         ("pct", pa.float64()),
@@ -527,7 +545,7 @@ WAVES_COLUMNS = _cols(
 )
 HEADLINES_COLUMNS = _cols(
     [
-        ("wave", pa.string()),
+        ("wave", WAVE_TYPE),
         ("slide", pa.int16()),
         ("title", pa.string()),
         ("headline", pa.string()),
@@ -547,6 +565,13 @@ DATA_DICTIONARY_COLUMNS = _cols(
         ("description_ja", pa.string()),
         ("description_en", pa.string()),
         ("position", pa.int16()),
+        # `table` and `column` again, under the names the SQL copy gives them (reserved
+        # words in SQL); the Parquet keeps the first two for the readers of the contract
+        ("table_name", pa.string()),
+        ("column_name", pa.string()),
+        ("sql_table", pa.string()),
+        ("sql_column", pa.string()),
+        ("table_description", pa.string()),
     ]
 )
 
@@ -573,7 +598,8 @@ _MART_CHECKS = {
     "bases_match_facts": "Every base_n and shown_n equals a recount from facts/exposures.",
     # a breakdown's two figure checks as one: every check is three events in Dagster's log
     "figures_valid": "Percentages within 0–100 and n ≤ base_n ≤ shown_n in every cell "
-    "that is not suppressed.",
+    "that is not suppressed, and no withheld cell the only unknown behind its total (the "
+    "total less the other groups would give it back).",
 }
 
 
@@ -762,8 +788,9 @@ def _mart_specs(codebook: Codebook) -> list[TableSpec]:
         mart(
             WAVES,
             "comparisons",
-            "Each option's pct beside the previous wave, with the difference and its interval "
-            "(empty while one wave exists).",
+            "Each option's pct beside the previous wave of the same instrument, with the "
+            "difference and its Newcombe 95% interval. Empty, by design, while the warehouse "
+            "holds a single wave of each instrument: it fills when a second wave is ingested.",
             WAVES_COLUMNS,
             sort_by=WAVES_SORT,
             deps=(QUESTION_RESULTS,),  # every question of every wave
@@ -863,6 +890,12 @@ def wave_tables(registry: Registry) -> list[TableSpec]:
 
 def mart_tables(registry: Registry) -> list[TableSpec]:
     return [s for s in registry.values() if not s.partitioned]
+
+
+def sql_tables(registry: Registry) -> list[TableSpec]:
+    """What the SQL copy holds: every table of the data dictionary -- facts, quarantine,
+    marts, the dictionary itself. The staging tables (one schema per form) stay in Parquet."""
+    return [s for s in registry.values() if s.in_dictionary]
 
 
 def partition_schema(codebook: Codebook, table: str, instrument: str, wave: str) -> pa.Schema:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from koryu_pipeline.codebook import CodebookError, get_codebook, load_codebook, normalise_text
+from koryu_pipeline.codebook import (
+    CodebookError,
+    get_codebook,
+    load_codebook,
+    normalise_text,
+    wave_number,
+)
 from koryu_pipeline.codebook.model import FORMS_DIR
 
 
@@ -219,6 +225,7 @@ def test_broken_form_names_every_problem(tmp_path):
         (('closes: "2023-12-21"', 'closes: "someday"'), "fielded needs opens/closes"),
         (("asked_if: {screen: たぶん}", "asked_if: {later: A}"), "not an earlier entry"),
         (("export: msforms_xlsx", "export: paper"), "unknown export 'paper'"),
+        (('wave: "2023"', 'wave: "2023b"'), "wave must be the survey year"),
     ],
 )
 def test_other_codebook_errors(tmp_path, change, expected):
@@ -391,3 +398,10 @@ def test_substantive_must_be_a_boolean(tmp_path):
     )
     with pytest.raises(CodebookError, match="option 2 substantive must be true or false"):
         load_codebook(tmp_path)
+
+
+def test_wave_number_is_the_survey_year():
+    assert wave_number("2023") == 2023 and wave_number(2024) == 2024
+    for bad in ("2023b", "", "２０２３", "-1"):
+        with pytest.raises(ValueError, match="survey year"):
+            wave_number(bad)

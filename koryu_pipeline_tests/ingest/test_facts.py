@@ -107,7 +107,7 @@ def test_answers_one_row_per_chosen_option(ministry_raw):
     # attributes are no questions
     assert not answers["question_id"].isin(["org_name", "org_type", "s_dispatch"]).any()
     assert mine["instrument"].unique().tolist() == ["ministry"]
-    assert mine["wave"].unique().tolist() == ["2023"]
+    assert mine["wave"].unique().tolist() == [2023]
     assert (mine.loc[mine["item_id"].notna(), "item_sort"].tolist()) == [1, 2, 4]
     form = get_codebook().form("ministry", "2023")
     order = [e.id for e in form.entries]

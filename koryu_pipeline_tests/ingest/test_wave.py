@@ -10,7 +10,7 @@ import pytest
 
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.ingest.wave import WaveFacts, ingest_wave
-from koryu_pipeline.warehouse.parquet import write_wave
+from koryu_pipeline.warehouse.parquet import flat_path, write_wave
 from koryu_pipeline.warehouse.tables import WAVE_TABLES
 from koryu_pipeline_tests.exports import (
     base_hires,
@@ -87,7 +87,8 @@ def test_first_write_writes_every_table(written):
         assert changed[table] == ["instrument=hires/wave=2023", "instrument=ministry/wave=2023"]
     names = [p.relative_to(warehouse).as_posix() for p in parquet_files(warehouse)]
     assert "facts/respondents/instrument=ministry/wave=2023/part-0.parquet" in names
-    assert len(names) == 2 * len(WRITTEN)
+    assert "facts/respondents.parquet" in names  # the whole table beside its folder
+    assert len(names) == 3 * len(WRITTEN)
     assert not list(warehouse.rglob("*.tmp"))
 
 
@@ -217,3 +218,35 @@ def test_a_wave_without_a_form_is_quarantined_whole(tmp_path):
 def test_a_wave_with_no_exports(tmp_path):
     facts = ingest_wave(get_codebook(), tmp_path / "raw", "2023")
     assert facts.instruments() == [] and facts.tables == {}
+
+
+def test_a_wave_folder_that_is_no_year_fails_by_name(tmp_path):
+    # every table stores the wave as the survey year's number: a mistyped folder is named
+    raw = tmp_path / "raw"
+    write_msforms_xlsx(raw / "ministry" / "2O24" / "x.xlsx", [base_ministry()])
+    with pytest.raises(ValueError, match=r"survey year.*'2O24'"):
+        ingest_wave(get_codebook(), raw, "2O24")
+
+
+def test_each_table_whole_in_one_file_with_its_instrument_and_wave(written, tmp_path):
+    raw, warehouse, _ = written
+    cb = get_codebook()
+    # a second wave (no form for it: its files are quarantined whole)
+    write_msforms_xlsx(raw / "ministry" / "2031" / "x.xlsx", [base_ministry()])
+    write_wave_facts(cb, warehouse, ingest_wave(cb, raw, "2031"))
+    for table in WRITTEN:
+        flat = pq.read_table(flat_path(warehouse, table))  # what a single-file reader sees
+        hive = pq.read_table(warehouse / table)  # the partitioned folder, unaffected
+        assert {"instrument", "wave"} <= set(flat.column_names), table
+        assert flat.schema.field("wave").type == pa.int32()
+        assert flat.num_rows == hive.num_rows, table
+        assert set(hive.column_names) <= set(flat.column_names), table  # staging: a union
+        pairs = set(zip(*flat.select(["instrument", "wave"]).to_pydict().values(), strict=True))
+        expected = {("hires", 2023), ("ministry", 2023)} | (
+            {("ministry", 2031)} if table.startswith("quarantine/") else set()
+        )
+        assert pairs == expected, table
+    # the staging tables: one column set per form, the union in one file
+    parsed = pq.read_table(flat_path(warehouse, "staging/parsed")).to_pandas()
+    assert {"org_name", "support_wishes"} <= set(parsed.columns)
+    assert parsed.loc[parsed["instrument"] == "hires", "org_name"].isna().all()

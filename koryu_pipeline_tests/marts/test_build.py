@@ -35,15 +35,20 @@ def test_tables_match_their_schemas() -> None:
         table = to_table(frame, schema)
         assert table.schema.equals(schema), key
         assert parquet_bytes(table)  # writable as is
-        assert frame["wave"].dtype == "str" if "wave" in frame.columns else True
+        # the survey year as an integer, in every table (warehouse.md, "wave")
+        assert frame["wave"].dtype == "Int32" if "wave" in frame.columns else True
 
 
 def test_small_industries_are_suppressed() -> None:
     frame = calibrated_marts()["marts/breakdowns/hires/industry"][0]
     # the calibrated hires come from three industries only: the others have base 0
-    empty_groups = frame.loc[frame["base_n"] < 5]
+    groups = frame.loc[~frame["is_total"]]
+    empty_groups = groups.loc[groups["base_n"] < 5]
     assert empty_groups["suppressed"].all() and empty_groups["n"].isna().all()
-    assert not frame.loc[frame["base_n"] >= 5, "suppressed"].any()
+    assert set(empty_groups["suppression"]) == {"primary"}
+    # the three industries with hires are published: their empty neighbours hide nobody
+    assert not groups.loc[groups["base_n"] >= 5, "suppressed"].any()
+    assert not frame.loc[frame["is_total"], "suppressed"].any()  # totals: never withheld
 
 
 def test_same_facts_in_any_order_give_identical_bytes() -> None:

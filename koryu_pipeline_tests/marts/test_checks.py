@@ -1,6 +1,7 @@
 """Mart checks pass on good marts and catch what they are meant to catch."""
 
 from koryu_pipeline.codebook import get_codebook
+from koryu_pipeline.marts.breakdowns import breakdown_tables
 from koryu_pipeline.marts.checks import (
     MART_CHECKS,
     check_base_le_shown,
@@ -41,6 +42,20 @@ def test_breakdown_figure_checks_fail_together() -> None:
     assert outcome.passed is False
     assert outcome.metadata["pct_range.bad_rows"] == 0
     assert outcome.metadata["base_le_shown.bad_rows"] == 1
+    assert outcome.metadata["suppression_holds.bad_cells"] == 0
+
+
+def test_a_lone_withheld_group_fails_the_breakdown_check(codebook, small_facts) -> None:
+    key = "marts/breakdowns/ministry/org_type"
+    frame = breakdown_tables(codebook, *small_facts, suppress_below=3)[key]
+    assert figures_valid(codebook, key, {key: frame}).passed
+    # q07: 行政執行法人 (base 2) is withheld, so 府省 is too; publish 府省 again and the
+    # total less 府省 gives 行政執行法人 back
+    again = (frame["question_id"] == "q07") & (frame["suppression"] == "secondary")
+    assert again.sum() == 3  # its three options
+    frame.loc[again, "suppressed"] = False
+    outcome = figures_valid(codebook, key, {key: frame})
+    assert not outcome.passed and outcome.metadata["suppression_holds.bad_cells"] == 1
 
 
 def _results():

@@ -38,7 +38,7 @@ def test_support_gap() -> None:
     ranks = gap.set_index("hires_option_code")["hires_rank"]
     # n: 330, 185, 172, 166, 160, ... -> codes 1, 2, 4, 8, 7
     assert [ranks[c] for c in (1, 2, 4, 8, 7)] == [1, 2, 3, 4, 5]
-    assert gap["wave"].unique().tolist() == ["2023"]
+    assert gap["wave"].unique().tolist() == [2023]
 
 
 def test_dispatch_vs_hiring_pairs_by_meaning() -> None:
@@ -120,8 +120,20 @@ def _two_wave_codebook(tmp_path: Path):
 
 
 def test_waves_single_wave_is_empty_with_schema() -> None:
-    table = calibrated_marts()[tables.WAVES][0]
+    marts = calibrated_marts()
+    table = marts[tables.WAVES][0]
     assert table.empty and list(table.columns) == tables.WAVES_SCHEMA.names
+    # ... and says why, in its metadata and in the dictionary: by design, not a failure
+    note = compare.waves_note(marts[tables.QUESTION_RESULTS][0], table)
+    assert note.startswith("No rows, by design")
+    assert "hires 2023; ministry 2023" in note and "second wave" in note
+    dictionary = marts[tables.DATA_DICTIONARY][0]
+    waves = dictionary.loc[dictionary["table_name"] == tables.WAVES]
+    assert waves["table_description"].str.contains("single wave").all()
+    assert (
+        "empty while the warehouse holds one wave"
+        in waves.set_index("column_name").loc["wave", "description_en"]
+    )
 
 
 def test_waves_two_waves(tmp_path: Path) -> None:
@@ -134,14 +146,17 @@ def test_waves_two_waves(tmp_path: Path) -> None:
     results = question_results(question_tables(cb, answers, exposures))
     table = compare.waves(results)
     assert list(table.columns) == tables.WAVES_SCHEMA.names
-    assert set(table["wave"]) == {"2024"} and set(table["previous_wave"]) == {"2023"}
+    assert set(table["wave"]) == {2024} and set(table["previous_wave"]) == {2023}
     # every 2024 cell has its 2023 counterpart
-    assert len(table) == (results["wave"] == "2024").sum()
+    assert len(table) == (results["wave"] == 2024).sum()
     q07 = table.loc[table["question_id"] == "q07"].set_index("option_code")
     assert (q07.loc[1, "n"], q07.loc[1, "base_n"], q07.loc[1, "previous_n"]) == (5, 5, 2)
     assert q07.loc[1, "pct"] == 100.0 and q07.loc[1, "previous_pct"] == pytest.approx(40.0)
     _, lo, hi = newcombe(5, 5, 2, 5)
     assert q07.loc[1, "diff_pct_points"] == pytest.approx(60.0)
+    assert compare.waves_note(results, table) == (
+        "Compares ministry 2024 with 2023 (waves: ministry 2023, 2024)."
+    )
     assert (q07.loc[1, "diff_ci_low"], q07.loc[1, "diff_ci_high"]) == pytest.approx(
         (100 * float(lo), 100 * float(hi))
     )

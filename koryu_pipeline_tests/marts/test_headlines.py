@@ -105,7 +105,7 @@ EXPECTED_HEADLINE_FRAGMENTS: dict[int, list[str]] = {
 }
 
 
-def assert_fragments(headlines: pd.DataFrame, wave: str = "2023") -> None:
+def assert_fragments(headlines: pd.DataFrame, wave: int = 2023) -> None:
     rows = headlines.loc[headlines["wave"] == wave].set_index("slide")
     assert sorted(rows.index) == list(range(1, 18))
     missing = [

@@ -2,6 +2,7 @@
 
 import pytest
 
+from koryu_pipeline.marts.intervals import wilson
 from koryu_pipeline.marts.likert import scale_codes
 from koryu_pipeline_tests.marts.conftest import cell
 
@@ -28,6 +29,23 @@ def test_likert_without_dont_know(small_tables) -> None:
     assert item4["negative_pct"].iloc[0] == pytest.approx(100 / 3)
     assert item4["positive_n"].iloc[0] == 2 and item4["negative_n"].iloc[0] == 1
     assert item4["item_label"].iloc[0] == "自組織の活性化を図るため"
+    # Wilson 95% intervals on both shares, on every option row of the item
+    for side, n in (("positive", 2), ("negative", 1)):
+        low, high = wilson(n, 3)
+        assert item4[f"{side}_ci_low"].tolist() == pytest.approx([100 * float(low)] * 5)
+        assert item4[f"{side}_ci_high"].tolist() == pytest.approx([100 * float(high)] * 5)
+    low, high = item4.iloc[0][["positive_ci_low", "positive_ci_high"]]
+    assert low < item4["positive_pct"].iloc[0] < high
+    # 3 of 3 positive: the interval still has width, below 100 only at its lower end
+    assert item1["positive_ci_high"].iloc[0] == pytest.approx(100.0)
+    assert 0 < item1["positive_ci_low"].iloc[0] < 100
+    assert item1["negative_ci_low"].iloc[0] == pytest.approx(0.0)
+
+
+def test_choice_questions_have_no_likert_intervals(small_tables) -> None:
+    q04 = small_tables["marts/questions/ministry/q04"]
+    for col in ("positive_ci_low", "positive_ci_high", "negative_ci_low", "negative_ci_high"):
+        assert q04[col].isna().all(), col
 
 
 def test_likert_item_left_blank(small_tables) -> None:

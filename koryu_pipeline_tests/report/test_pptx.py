@@ -24,7 +24,7 @@ def _texts(slide: Slide) -> str:
 
 def _question(marts: dict[str, pd.DataFrame], key: str) -> pd.DataFrame:
     frame = marts[key]
-    return frame[frame["wave"] == "2023"]
+    return frame[frame["wave"].astype(str) == "2023"]
 
 
 def _same(got: tuple, expected: list) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from koryu_pipeline.codebook import Form
+from koryu_pipeline.codebook import Form, wave_number
 from koryu_pipeline.ingest.readers import ParsedExport
 from koryu_pipeline.ingest.readers.base import META_COLUMNS
 from koryu_pipeline.ingest.readers.normalise import stable_id
@@ -203,7 +203,7 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
         file_records.append(
             {
                 "instrument": form.instrument,
-                "wave": form.wave,
+                "wave": wave_number(form.wave),
                 "source_file": exp.source_file,
                 "rows": exp.rows,
                 "accepted": int((mine & ~rejected_mask).sum()),
@@ -216,7 +216,7 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
         rejections, columns=[c for c in REJECTIONS_SCHEMA.names if c not in ("instrument", "wave")]
     )
     rej.insert(0, "instrument", form.instrument)
-    rej.insert(1, "wave", form.wave)
+    rej.insert(1, "wave", wave_number(form.wave))
     rej["source_row"] = rej["source_row"].astype("Int32")
     rej = rej.sort_values(
         ["source_file", "source_row", "rule", "column"], kind="stable", na_position="first"
