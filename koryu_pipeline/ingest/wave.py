@@ -11,8 +11,9 @@ import pandas as pd
 
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
-from koryu_pipeline.ingest.readers import ParsedExport, export_files, read_export
+from koryu_pipeline.ingest.readers import ParsedExport, discover, export_files, read_export
 from koryu_pipeline.ingest.validation import validate_wave
+from koryu_pipeline.warehouse.personal import scrub_series
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
     EXPOSURES,
@@ -42,13 +43,29 @@ class WaveFacts:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _distinct_names(parsed: list[ParsedExport]) -> None:
+    """Two file names scrubbed to the same text (two e-mail addresses in names) stay two
+    files: the later ones get " (2)", " (3)"."""
+    seen: dict[str, int] = {}
+    for p in parsed:
+        n = seen[p.source_file] = seen.get(p.source_file, 0) + 1
+        if n > 1:
+            p.source_file = f"{p.source_file} ({n})"
+            if p.frame is not None:
+                p.frame["source_file"] = p.source_file
+
+
 def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
     out = WaveFacts(wave)
-    for instrument in codebook.instruments:
+    # a folder named for no instrument is read too: its files are listed as having no form
+    found = discover(raw_dir).get(wave, [])
+    extra = [i for i in found if i not in codebook.instruments]
+    for instrument in [*codebook.instruments, *extra]:
         files = export_files(raw_dir, instrument, wave)
         if not files:
             continue
         parsed = [read_export(p, raw_dir, codebook, instrument, wave) for p in files]
+        _distinct_names(parsed)
         out.parsed[instrument] = parsed
         if not codebook.has_form(instrument, wave):
             # no form to read these files by: each file is recorded as rejected whole
@@ -94,11 +111,18 @@ def ingest_wave(codebook: Codebook, raw_dir: Path, wave: str) -> WaveFacts:
             schema = wide_schema(form, table == STAGING_VALIDATED)
             if frame is None:
                 frame = schema.empty_table().to_pandas()
-            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=wave)
+            # the table's own columns only (the readers' submitted_text is not written)
+            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=wave)[
+                schema.names
+            ]
         answers, exposures = build_answers_and_exposures(form, result.accepted)
         out.tables[(instrument, RESPONDENTS)] = build_respondents(form, result.accepted, codebook)
         out.tables[(instrument, ANSWERS)] = answers
         out.tables[(instrument, EXPOSURES)] = exposures
         out.tables[(instrument, REJECTIONS)] = result.rejections
         out.tables[(instrument, FILES)] = result.files
+    for key, frame in out.tables.items():
+        if key[1] == REJECTIONS:  # messages may quote a library's error or a cell: scrub them
+            for column in ("value", "message"):
+                frame[column] = scrub_series(frame[column])
     return out
