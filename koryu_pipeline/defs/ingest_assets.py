@@ -19,11 +19,17 @@ from koryu_pipeline.defs.plan import DIGEST, input_digests
 from koryu_pipeline.ingest.checks import FACT_CHECKS
 from koryu_pipeline.ingest.wave import ingest_wave
 from koryu_pipeline.settings import Settings
-from koryu_pipeline.warehouse.parquet import PART_FILE, read_partition, write_wave
+from koryu_pipeline.warehouse.parquet import (
+    PART_FILE,
+    PersonalDataError,
+    read_partition,
+    write_wave,
+)
 from koryu_pipeline.warehouse.tables import (
     FILES,
     RAW,
     REJECTIONS,
+    RESPONDENTS,
     STAGING_TABLES,
     TableSpec,
     partition_schema,
@@ -99,17 +105,39 @@ def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
         facts = ingest_wave(codebook, settings.raw, wave)
         digest = input_digests(settings.raw, settings.warehouse, settings.sql)[0].get(wave, "")
         selected = [s for s in specs if asset_key(s.key) in context.selected_asset_keys]
-        changed = write_wave(
-            codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
-        )
+        try:
+            changed = write_wave(
+                codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
+            )
+        except PersonalDataError as exc:
+            # The readers scrub what they keep, so this is a gap in the scrubbing: the write
+            # is blocked (nothing was written) and the check fails, blocking the marts.
+            context.log.error(f"wave {wave}: {exc}")
+            check = dg.AssetCheckKey(asset_key(RESPONDENTS), "no_personal_data")
+            if check not in context.selected_asset_check_keys:
+                raise dg.Failure(f"wave {wave}: {exc}") from None
+            yield dg.AssetCheckResult(
+                asset_key=check.asset_key,
+                check_name=check.name,
+                passed=False,
+                description="Personal data in tables about to be written: nothing was written.",
+                metadata={"columns_with_personal_data": dg.MetadataValue.json(exc.found)},
+            )
+            return
 
         files = facts.table(FILES)
-        for row in files.itertuples(index=False):
-            context.log.info(
-                f"{row.source_file}: {row.rows} rows -> {row.accepted} accepted, "
-                f"{row.rejected} rejected{' (whole file)' if row.file_rejected else ''}"
-            )
         rejections = facts.table(REJECTIONS)
+        whole = rejections[rejections["source_row"].isna()] if not rejections.empty else rejections
+        reasons = dict(zip(whole["source_file"], whole["message"], strict=True))
+        for row in files.itertuples(index=False):
+            line = (
+                f"{row.source_file}: {row.rows} rows -> {row.accepted} accepted, "
+                f"{row.rejected} rejected"
+            )
+            if row.file_rejected:  # the message says why and what to do
+                context.log.warning(f"{line} (whole file) -- {reasons.get(row.source_file, '')}")
+            else:
+                context.log.info(line)
         rule_counts = (
             rejections.groupby("rule").size().sort_index().to_dict() if not rejections.empty else {}
         )
