@@ -49,29 +49,46 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return "utf-16-le" if odd else "utf-16-be"
 
 
-def decode_csv_bytes(data: bytes) -> tuple[str, str]:
-    """Decode a Google Forms CSV by its content: a UTF-8 BOM, a UTF-16 BOM (Excel's "Unicode
-    text"), else strict UTF-8, else UTF-16 without a BOM, else strict CP932 (what Excel writes
-    on a Japanese Windows). Returns (text, encoding)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"  # the BOM gives the byte order
-        except UnicodeDecodeError as exc:
-            raise EncodingError(f"UTF-16 with a BOM, but {exc}") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:  # a BOM says UTF-8: damaged, not another encoding
-            raise EncodingError(f"UTF-8 with a BOM, but {exc}") from None
-    # UTF-16 before CP932, which would take its bytes for (wrong) Japanese text
-    for encoding in ("utf-8", _utf16_without_bom(data), "cp932"):
-        if encoding is None:
-            continue
+# At most one character in this many may be undecodable (a bad copy, a disk error): those
+# bytes cost the cells they are in (U+FFFD is in no option label), not the whole file.
+DAMAGE_TOLERATED = 1000
+
+
+def _decode(data: bytes, encodings: tuple[str, ...], what: str) -> tuple[str, str]:
+    """Strictly in the first encoding that takes the bytes; else the reading losing fewest
+    characters, if few enough, labelled as damaged; else EncodingError."""
+    for encoding in encodings:
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise EncodingError("neither UTF-8, UTF-16 nor CP932")
+    readings = [(data.decode(e, "replace"), e) for e in encodings]
+    text, encoding = min(readings, key=lambda r: r[0].count("\ufffd"))
+    lost = text.count("\ufffd")
+    if lost * DAMAGE_TOLERATED > len(text):
+        raise EncodingError(what)
+    return text, f"{encoding} ({lost} undecodable characters replaced)"
+
+
+def decode_csv_bytes(data: bytes) -> tuple[str, str]:
+    """Decode a Google Forms CSV by its content: a UTF-8 BOM, a UTF-16 BOM (Excel's "Unicode
+    text"), else strict UTF-8, else UTF-16 without a BOM, else strict CP932 (what Excel writes
+    on a Japanese Windows). Returns (text, encoding)."""
+    if data.startswith(b"PK\x03\x04"):
+        raise EncodingError("a zip archive (an .xlsx workbook?), not text: save it as .xlsx")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # the BOM gives the byte order
+        text, encoding = _decode(data, ("utf-16",), "UTF-16 with a BOM, but damaged")
+    elif data.startswith(b"\xef\xbb\xbf"):  # a BOM says UTF-8: damaged, not another encoding
+        text, encoding = _decode(data[3:], ("utf-8",), "UTF-8 with a BOM, but damaged")
+        encoding = encoding.replace("utf-8", "utf-8-sig", 1)
+    else:  # UTF-16 before CP932, which would take its bytes for (wrong) Japanese text
+        candidates = ("utf-8", _utf16_without_bom(data), "cp932")
+        text, encoding = _decode(
+            data, tuple(e for e in candidates if e), "neither UTF-8, UTF-16 nor CP932"
+        )
+    if text.count("\x00") * 100 > len(text):
+        raise EncodingError("binary data, not text")
+    return text, encoding
 
 
 def split_choices(cell: str, separators: tuple[str, ...]) -> tuple[str, ...]:

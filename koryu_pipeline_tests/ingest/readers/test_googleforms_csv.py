@@ -322,3 +322,50 @@ def test_many_stray_quotes_cost_a_bounded_reread(tmp_path):
     path.write_text("\r\n".join(lines), encoding="utf-8")
     parsed = read(path, raw)
     assert parsed.rows == 2000 and len(parsed.row_problems) == 2000 and parsed.frame.empty
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "cp932"])
+def test_a_damaged_byte_costs_its_row_not_the_file(tmp_path, encoding):
+    raw = tmp_path / "raw"
+    rows = [base_hires(age_band="40代") for _ in range(40)]
+    data = bytearray(csv_file(raw, rows, "x.csv", encoding=encoding).read_bytes())
+    at = data.index("40代".encode(encoding.removesuffix("-sig")), len(data) // 2)
+    data[at : at + 1] = b"\x81"  # one byte of a row's age band lost: valid in neither
+    (raw / "hires" / "2023" / "x.csv").write_bytes(bytes(data))
+    parsed = read(raw / "hires" / "2023" / "x.csv", raw)
+    assert parsed.problem is None and parsed.rows == 40
+    assert "1 undecodable characters replaced" in parsed.encoding
+    bad = parsed.frame[parsed.frame["age_band"] != "40代"]
+    assert len(bad) == 1 and "\ufffd" in bad["age_band"].iloc[0]  # an unknown option
+
+
+def test_a_workbook_named_csv_is_unreadable(tmp_path):
+    from koryu_pipeline_tests.exports import base_ministry, write_msforms_xlsx
+
+    raw = tmp_path / "raw"
+    path = write_msforms_xlsx(raw / "hires" / "2023" / "export.csv", [base_ministry()])
+    parsed = read(path, raw)
+    assert parsed.problem.rule == "unreadable_file" and parsed.rows == 0
+    assert "a zip archive (an .xlsx workbook?)" in parsed.problem.message
+
+
+def test_a_personal_column_is_read_only_to_scrub_other_cells(tmp_path):
+    """A form that collects addresses and names: the columns never reach the frame, and a
+    respondent's name typed into an answer is scrubbed."""
+    from koryu_pipeline.warehouse.personal import MARKER
+
+    raw = tmp_path / "raw"
+    lines = google_csv_text([base_hires(), base_hires(industry="鈴木　一郎")]).split("\r\n")
+    extra = ["メールアドレス,お名前", "a@example.jp,鈴木 一郎", "b@example.jp,佐藤 花子"]
+    path = raw / "hires" / "2023" / "x.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "\r\n".join(f"{line},{e}" for line, e in zip(lines, extra, strict=False)) + "\r\n",
+        encoding="utf-8",
+    )
+    parsed = read(path, raw)
+    assert parsed.problem is None and parsed.rows == 2
+    assert parsed.frame.at[1, "industry"] == MARKER
+    text = [str(v) for v in parsed.frame.to_numpy().ravel()]
+    assert not any("example.jp" in t or "鈴木" in t or "佐藤" in t for t in text)
+    assert not any("メール" in c or "名前" in c for c in parsed.frame.columns)
