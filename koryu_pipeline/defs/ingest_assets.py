@@ -76,7 +76,9 @@ def table_spec(spec: TableSpec, **extra: object) -> dg.AssetSpec:
 
 
 def _on_disk(codebook: Codebook, settings: Settings, table: str, wave: str, instruments):
-    """What was written for `table` in this wave: the checks see the files, not the frames."""
+    """What was written for `table` in this wave: the checks see the files, not the frames.
+    `instruments`: those the table was written for (a folder without a form has no staging
+    or facts, only its quarantine)."""
     frames = [
         read_partition(
             settings.warehouse, table, i, wave, partition_schema(codebook, table, i, wave)
@@ -168,7 +170,8 @@ def build_ingest_asset(codebook: Codebook) -> dg.AssetsDefinition:
                     **extra,
                 ),
             )
-            written = _on_disk(codebook, settings, spec.key, wave, facts.instruments())
+            mine = [i for i, t in sorted(facts.tables) if t == spec.key]
+            written = _on_disk(codebook, settings, spec.key, wave, mine)
             if written is not None and spec.key not in STAGING_TABLES:
                 tables[spec.key] = written
         yield from check_results(

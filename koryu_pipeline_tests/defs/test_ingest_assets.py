@@ -7,13 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.defs.ingest_assets import build_ingest_asset
 from koryu_pipeline.defs.partitions import WAVES
 from koryu_pipeline.ingest.readers import msforms_xlsx
 from koryu_pipeline.settings import Settings
-from koryu_pipeline_tests.exports import base_ministry, write_msforms_xlsx
+from koryu_pipeline_tests.exports import (
+    base_hires,
+    base_ministry,
+    write_google_csv,
+    write_msforms_xlsx,
+)
 
 TYPED = ("taro.suzuki@example.go.jp", "03-1234-5678", "山田 太郎0")
 
@@ -31,11 +37,13 @@ def raw_with_personal_data(raw: Path) -> Path:
     return raw
 
 
-def materialize(tmp_path: Path) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
+def materialize(
+    tmp_path: Path, raw: Path | None = None
+) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(WAVES.name, ["2023"])
     settings = Settings(
-        raw_dir=str(raw_with_personal_data(tmp_path / "raw")),
+        raw_dir=str(raw or raw_with_personal_data(tmp_path / "raw")),
         warehouse_dir=str(tmp_path / "warehouse"),
     )
     result = dg.materialize(
@@ -85,3 +93,17 @@ def test_a_gap_in_the_scrubbing_blocks_the_write(tmp_path, monkeypatch):
     assert "personal data about to be written, so nothing was" in log  # where, not what
     for text in TYPED:
         assert text not in log, text
+
+
+def test_a_folder_named_for_no_instrument_is_listed_and_the_wave_goes_on(tmp_path):
+    raw = tmp_path / "raw"
+    write_msforms_xlsx(raw / "ministry" / "2023" / "a.xlsx", [base_ministry()])
+    write_google_csv(raw / "misc" / "2023" / "stray.csv", [base_hires(), base_hires()])
+    result, _ = materialize(tmp_path, raw)
+    assert result.success
+    files = pq.read_table(tmp_path / "warehouse" / "quarantine" / "files").to_pandas()
+    assert files[["source_file", "rows", "rejected"]].values.tolist() == [
+        ["ministry/2023/a.xlsx", 1, 0],
+        ["misc/2023/stray.csv", 2, 2],
+    ]
+    assert not (tmp_path / "warehouse" / "staging" / "parsed" / "instrument=misc").exists()
