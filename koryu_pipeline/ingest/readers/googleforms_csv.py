@@ -7,8 +7,9 @@ labels with ", " (the linked Sheet) or ";" (the direct download). Timestamps
 "2023/11/20 15:04:05" or "2023/11/20 3:04:05 午後 GMT+9".
 
 Row counts are the file's: the header may sit below blank or title rows, a cell may be of any
-length, and a row whose quoting is broken (a quote never closed, text after a closing quote)
-is reported as `malformed_row` with its line instead of swallowing the rows after it.
+length, a few undecodable bytes cost only the cells they are in, and a row whose quoting is
+broken (a quote never closed, text after a closing quote) is reported as `malformed_row` with
+its line instead of swallowing the rows after it.
 """
 
 from __future__ import annotations
