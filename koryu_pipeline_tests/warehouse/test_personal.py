@@ -103,3 +103,13 @@ def test_personal_data_found_in_arrow_tables_and_lists():
     assert personal_data_found(table) == ["wishes"]
     assert personal_data_found(pa.table({"メール": pa.array([1])})) == ["メール"]
     assert personal_data_found(pd.DataFrame({"名前": [1]})) == ["名前"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x" * 200_000 + "1", "a." * 100_000 + "@1", "a@" * 100_000, "0-" * 100_000, "(0)" * 70_000],
+)
+def test_long_cells_are_searched_in_linear_time(text):
+    """A 200,000-character cell once made the e-mail pattern backtrack for hours."""
+    assert not has_pattern(text)
+    assert scrub_text(text) is text
