@@ -65,6 +65,8 @@ def hostile_raw(base: Path) -> Path:
     unicode_text = google_csv_text([base_hires(age_band="20代")], sep=";").replace(",", "\t")
     (h / "unicode_text.csv").write_bytes(unicode_text.encode("utf-16"))
     write_google_csv(raw / "Hires" / "２０２３" / "late.csv", [base_hires(age_band="50代以上")])
+    huge = [base_hires(age_band="30代"), base_hires(industry="長" * 300_000)]
+    write_google_csv(h / "huge_cell.csv", huge)  # past the csv module's field limit
     return raw
 
 
@@ -87,6 +89,7 @@ def test_a_run_on_hostile_input(tmp_path: Path) -> None:
     assert counts["hires/2023/broken_quote.csv"] == (4, 3, 1)  # the row with the quote
     assert counts["hires/2023/unicode_text.csv"] == (1, 1, 0)
     assert counts["Hires/２０２３/late.csv"] == (1, 1, 0)
+    assert counts["hires/2023/huge_cell.csv"] == (2, 1, 1)
     assert counts["hires/2023/hires_2023_responses_20231222.csv"] == (482, 480, 2)
     for name in counts:
         assert name in proc.stdout
