@@ -27,7 +27,7 @@ from koryu_pipeline.faults import (
     explain,
     root_cause,
 )
-from koryu_pipeline.ingest.readers import discover
+from koryu_pipeline.ingest.readers import discover, misnamed_waves, set_aside_line
 from koryu_pipeline.settings import Settings, SettingsError
 from koryu_pipeline.status import file_counts, plan_lines, status_lines, summary_lines
 
@@ -162,6 +162,12 @@ def _progress_to_stdout() -> Iterator[None]:
         PROGRESS.propagate = propagate
 
 
+def _print_misnamed(settings: Settings) -> None:
+    """Wave folders not named for a year are set aside whole: say so, with the fix."""
+    for folder, files in misnamed_waves(settings.raw).items():
+        print(f"set aside: {set_aside_line(folder, files)}")
+
+
 def _announce(plan: RunPlan) -> None:
     if not plan.up_to_date:
         _print(plan_lines(plan))
@@ -185,6 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"koryu run: {explain(root_cause(exc))}", file=sys.stderr)
         return 1
     _print(summary_lines(file_counts(settings.warehouse)))
+    _print_misnamed(settings)
     runs = ", ".join(r[:8] for r in run_ids) if run_ids else "none: everything up to date"
     print(f"warehouse: {settings.warehouse}  runs: {runs}")
     return 0
@@ -200,6 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     counts = file_counts(settings.warehouse)
     _print(status_lines(plan, counts, settings.raw, settings.warehouse))
+    _print_misnamed(settings)
     return 0
 
 

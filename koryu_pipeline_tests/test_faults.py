@@ -120,16 +120,18 @@ def test_sql_server_down_names_it_and_the_next_run_finishes(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_a_wave_without_a_form_is_set_aside_and_the_rest_is_built(tmp_path: Path) -> None:
+def test_bad_wave_folders_are_set_aside_and_the_rest_is_built(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     shutil.copytree(DEMO, raw)
-    stray = raw / "hires" / "2023_test"
-    stray.mkdir()
-    shutil.copy(raw / "hires/2023/hires_2023_responses_20231222.csv", stray / "copy.csv")
+    export = raw / "hires/2023/hires_2023_responses_20231222.csv"
+    for folder in ("2023_test", "2031"):  # not a year; a year without a form
+        (raw / "hires" / folder).mkdir()
+        shutil.copy(export, raw / "hires" / folder / "copy.csv")
     proc = run_koryu(koryu_env(tmp_path, raw))
     assert "hires/2023: 552 accepted" in proc.stdout
-    assert "set aside" in proc.stdout
-    assert "add koryu_pipeline/codebook/forms/hires_2023_test.yaml" in proc.stdout
+    assert "set aside: hires/2023_test (1 file) is not named for a survey year" in proc.stdout
+    assert "rename the folder" in proc.stdout
+    assert "add koryu_pipeline/codebook/forms/hires_2031.yaml" in proc.stdout
     assert (tmp_path / "wh" / "marts" / "headlines" / "part-0.parquet").exists()
     assert (tmp_path / "wh" / "koryu.sqlite").exists()
 

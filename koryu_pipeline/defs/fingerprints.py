@@ -8,19 +8,30 @@ import json
 from pathlib import Path
 
 from koryu_pipeline.codebook import extra_form_dirs
-from koryu_pipeline.ingest.readers import discover, export_files
+from koryu_pipeline.ingest.readers import discover, export_files, file_problem, is_wave
 
 
 def fingerprints(raw_dir: Path, instruments: tuple[str, ...] | None = None) -> dict[str, str]:
-    """'<instrument>/<wave>/<file>' -> sha256 of its bytes, for every export file."""
+    """'<instrument>/<wave>/<file>' -> sha256 of its bytes, for every file of every wave
+    folder. A file the readers do not read (a link out of the raw folder, a lock file, a
+    .xls) is fingerprinted by why, never opened. Keys start with the instrument and wave as
+    the readers match them (a folder typed `Hires/２０２３` is hires/2023/Hires/２０２３/…)."""
     out: dict[str, str] = {}
     for wave, found in discover(raw_dir).items():
+        if not is_wave(wave):
+            continue  # not a partition: set aside whole (readers.misnamed_waves)
         for instrument in found:
             if instruments is not None and instrument not in instruments:
                 continue
             for path in export_files(raw_dir, instrument, wave):
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                out[path.relative_to(raw_dir).as_posix()] = digest
+                rel, prefix = path.relative_to(raw_dir).as_posix(), f"{instrument}/{wave}/"
+                key = rel if rel.startswith(prefix) else prefix + rel
+                problem = file_problem(path, raw_dir)
+                out[key] = (
+                    f"not read: {problem.rule}"
+                    if problem
+                    else hashlib.sha256(path.read_bytes()).hexdigest()
+                )
     return dict(sorted(out.items()))
 
 

@@ -21,6 +21,7 @@ from koryu_pipeline.ingest.wave import ingest_wave
 from koryu_pipeline.settings import Settings
 from koryu_pipeline.warehouse.parquet import (
     PART_FILE,
+    PersonalDataError,
     prune_partitions,
     read_partition,
     write_wave,
@@ -29,6 +30,7 @@ from koryu_pipeline.warehouse.tables import (
     FILES,
     RAW,
     REJECTIONS,
+    RESPONDENTS,
     STAGING_TABLES,
     TableSpec,
     table_registry,
@@ -74,7 +76,9 @@ def table_spec(spec: TableSpec, **extra: object) -> dg.AssetSpec:
 
 
 def _on_disk(settings: Settings, spec: TableSpec, wave: str, instruments: list[str]):
-    """What was written for a fact table in this wave: the checks see the files."""
+    """What was written for a fact table in this wave: the checks see the files, not the
+    frames. `instruments`: those the table was written for (a folder without a form has no
+    staging or facts, only its quarantine)."""
     frames = [
         read_partition(settings.warehouse, spec.key, i, wave, spec.schema) for i in instruments
     ]
@@ -106,9 +110,25 @@ def build_ingest_asset(
         digest = inputs.wave_digests.get(wave, "")
         facts = ingest_wave(codebook, settings.raw, wave, progress=say)
         selected = [s for s in specs if asset_key(s.key) in context.selected_asset_keys]
-        changed = write_wave(
-            codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
-        )
+        try:
+            changed = write_wave(
+                codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
+            )
+        except PersonalDataError as exc:
+            # The readers scrub what they keep, so this is a gap in the scrubbing: the write
+            # is blocked (nothing was written) and the check fails, blocking the marts.
+            context.log.error(f"wave {wave}: {exc}")
+            check = dg.AssetCheckKey(asset_key(RESPONDENTS), "no_personal_data")
+            if check not in context.selected_asset_check_keys:
+                raise dg.Failure(f"wave {wave}: {exc}") from None
+            yield dg.AssetCheckResult(
+                asset_key=check.asset_key,
+                check_name=check.name,
+                passed=False,
+                description="Personal data in tables about to be written: nothing was written.",
+                metadata={"columns_with_personal_data": dg.MetadataValue.json(exc.found)},
+            )
+            return
         rewritten = sum(len(v) for v in changed.values())
         say(f"wave {wave}: {len(selected)} tables written ({rewritten} files changed)")
         gone = prune_partitions(
@@ -121,12 +141,18 @@ def build_ingest_asset(
             say(f"wave {wave}: removed partitions whose exports are gone: {gone}")
 
         files = facts.table(FILES)
-        for row in files.itertuples(index=False):
-            context.log.info(
-                f"{row.source_file}: {row.rows} rows -> {row.accepted} accepted, "
-                f"{row.rejected} rejected{' (whole file)' if row.file_rejected else ''}"
-            )
         rejections = facts.table(REJECTIONS)
+        whole = rejections[rejections["source_row"].isna()] if not rejections.empty else rejections
+        reasons = dict(zip(whole["source_file"], whole["message"], strict=True))
+        for row in files.itertuples(index=False):
+            line = (
+                f"{row.source_file}: {row.rows} rows -> {row.accepted} accepted, "
+                f"{row.rejected} rejected"
+            )
+            if row.file_rejected:  # the message says why and what to do
+                context.log.warning(f"{line} (whole file) -- {reasons.get(row.source_file, '')}")
+            else:
+                context.log.info(line)
         rule_counts = (
             rejections.groupby("rule").size().sort_index().to_dict() if not rejections.empty else {}
         )
@@ -159,7 +185,8 @@ def build_ingest_asset(
                 ),
             )
             if spec.key not in STAGING_TABLES:  # the checks read what was written
-                written = _on_disk(settings, spec, wave, facts.instruments())
+                mine = [i for i, t in sorted(facts.tables) if t == spec.key]
+                written = _on_disk(settings, spec, wave, mine)
                 if written is not None:
                     tables[spec.key] = written
         yield from check_results(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from koryu_pipeline.ingest.readers import discover
+from koryu_pipeline.ingest.readers import discover, is_wave
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ def wave_keys(raw_dir: Path) -> list[str]:
     """The wave folders under `raw_dir` that can be partition keys, sorted."""
     keys = []
     for wave in discover(raw_dir):
+        if not is_wave(wave):  # reported by koryu run / status with the fix, never read
+            log.warning("raw folder %r is not a survey year: set aside", wave)
+            continue
         if any(bad in wave for bad in _REFUSED):
             log.warning("raw folder %r cannot be a wave: rename it (no , [ ] | or ...)", wave)
             continue

@@ -6,18 +6,19 @@ outcomes to asset check results.
   required columns, the unique key) plus the codebook's option codes for facts/answers;
 - `row_conservation`: accepted + rejected = rows for every file, and the accepted are the
   respondents;
-- `no_personal_data`: no personal column and no e-mail address in any table of the wave.
+- `no_personal_data`: no personal column, e-mail address or telephone number in any table
+  of the wave (`warehouse/personal.py`; the writer runs the same test before committing).
 """
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
 
 from koryu_pipeline.codebook import Codebook, wave_number
+from koryu_pipeline.warehouse.personal import personal_data_found
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
     FILES,
@@ -28,9 +29,6 @@ from koryu_pipeline.warehouse.tables import (
     TableSpec,
     table_registry,
 )
-
-PERSONAL_HEADERS = ("メール", "名前")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def _option_codes_check(codebook: Codebook) -> pa.Check:
@@ -121,27 +119,3 @@ FACT_CHECKS: dict[str, CheckFn] = {
     "row_conservation": row_conservation,
     "no_personal_data": no_personal_data,
 }
-
-
-def _texts(values: pd.Series) -> str:
-    """Every distinct text of a column (list cells flattened), one per line."""
-    seen: set[str] = set()
-    for v in values.dropna().unique() if values.dtype != object else values.dropna():
-        if isinstance(v, tuple | list) or hasattr(v, "tolist"):
-            seen.update(str(x) for x in (v.tolist() if hasattr(v, "tolist") else v))
-        else:
-            seen.add(str(v))
-    return "\n".join(seen)
-
-
-def personal_data_found(frame: pd.DataFrame) -> list[str]:
-    """Columns that carry personal data: a personal header, or an e-mail address in a
-    cell. Empty when clean. One regex pass over each text column's distinct values."""
-    found = [c for c in frame.columns if any(h in str(c) for h in PERSONAL_HEADERS)]
-    for c in frame.columns:
-        col = frame[c]
-        if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
-            continue  # numbers, booleans and timestamps cannot hold an address
-        if EMAIL.search(_texts(col)):
-            found.append(c)
-    return found

@@ -12,8 +12,9 @@ import pandas as pd
 
 from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
-from koryu_pipeline.ingest.readers import ParsedExport, export_files, read_export
+from koryu_pipeline.ingest.readers import ParsedExport, discover, export_files, read_export
 from koryu_pipeline.ingest.validation import validate_wave
+from koryu_pipeline.warehouse.personal import scrub_series
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
     EXPOSURES,
@@ -71,6 +72,18 @@ def _read_all(
     return out
 
 
+def _distinct_names(parsed: list[ParsedExport]) -> None:
+    """Two file names scrubbed to the same text (two e-mail addresses in names) stay two
+    files: the later ones get " (2)", " (3)"."""
+    seen: dict[str, int] = {}
+    for p in parsed:
+        n = seen[p.source_file] = seen.get(p.source_file, 0) + 1
+        if n > 1:
+            p.source_file = f"{p.source_file} ({n})"
+            if p.frame is not None:
+                p.frame["source_file"] = p.source_file
+
+
 def ingest_wave(
     codebook: Codebook,
     raw_dir: Path,
@@ -81,9 +94,12 @@ def ingest_wave(
     say = progress or (lambda _message: None)
     out = WaveFacts(wave)
     number = wave_number(wave)  # a folder that is not a year fails here, by name
-    found = {i: export_files(raw_dir, i, wave) for i in codebook.instruments}
+    # a folder named for no instrument is read too: its files are listed as having no form
+    extra = [i for i in discover(raw_dir).get(wave, []) if i not in codebook.instruments]
+    found = {i: export_files(raw_dir, i, wave) for i in [*codebook.instruments, *extra]}
     read = _read_all(codebook, raw_dir, wave, {i: f for i, f in found.items() if f}, say)
     for instrument, parsed in read.items():
+        _distinct_names(parsed)
         out.parsed[instrument] = parsed
         if not codebook.has_form(instrument, wave):
             # no form to read these files by: each file is recorded as rejected whole
@@ -130,11 +146,18 @@ def ingest_wave(
             schema = wide_schema(form, table == STAGING_VALIDATED)
             if frame is None:
                 frame = schema.empty_table().to_pandas()
-            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=number)
+            # the table's own columns only (the readers' submitted_text is not written)
+            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=number)[
+                schema.names
+            ]
         answers, exposures = build_answers_and_exposures(form, result.accepted)
         out.tables[(instrument, RESPONDENTS)] = build_respondents(form, result.accepted, codebook)
         out.tables[(instrument, ANSWERS)] = answers
         out.tables[(instrument, EXPOSURES)] = exposures
         out.tables[(instrument, REJECTIONS)] = result.rejections
         out.tables[(instrument, FILES)] = result.files
+    for key, frame in out.tables.items():
+        if key[1] == REJECTIONS:  # messages may quote a library's error or a cell: scrub them
+            for column in ("value", "message"):
+                frame[column] = scrub_series(frame[column])
     return out

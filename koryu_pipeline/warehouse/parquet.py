@@ -3,14 +3,19 @@
 An unchanged input must give byte-identical files, and a reader (or a crash) must never see a
 half-written one: rows are sorted by the caller, the schema is fixed, pandas metadata is
 dropped, the bytes are built in memory, compared with what is on disk, and only a change is
-written -- to a temporary file beside the target that is then renamed over it.
+written -- to a temporary file beside the target that is then renamed over it. Files get the
+mode the umask allows (0644 under umask 022), as any other program's would.
+
+A wave's partitions are checked for personal data (`warehouse/personal.py`) as the Arrow
+tables about to be serialised, all of them before the first is written: when one holds any,
+`PersonalDataError` is raised and nothing of the wave is written.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -20,6 +25,7 @@ import pyarrow.parquet as pq
 
 from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.warehouse.frames import to_table
+from koryu_pipeline.warehouse.personal import personal_data_found
 from koryu_pipeline.warehouse.tables import (
     WAVE_TABLES,
     file_schema,
@@ -28,6 +34,16 @@ from koryu_pipeline.warehouse.tables import (
 )
 
 PART_FILE = "part-0.parquet"
+
+
+class PersonalDataError(ValueError):
+    """Personal data in tables about to be written; nothing was written. `found` maps each
+    partition to the columns concerned (never the values)."""
+
+    def __init__(self, found: Mapping[str, list[str]]) -> None:
+        self.found = dict(found)
+        where = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(self.found.items()))
+        super().__init__(f"personal data about to be written, so nothing was: {where}")
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -71,7 +87,10 @@ def write_atomic(path: Path, data: bytes) -> bool:
     # target); runs of this pipeline are serialised, so older leftovers can go.
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Not tempfile.mkstemp: it creates 0600 files, unreadable to the BI account. O_EXCL makes
+    # the name ours; the kernel applies the umask to 0666 as for any new file.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
@@ -212,15 +231,34 @@ def write_wave(
 ) -> dict[str, list[str]]:
     """Write one wave's partitions of `tables` from `frames` ((instrument, table) -> frame),
     then each table's single file (`flat_path`). Returns table -> partitions rewritten
-    (unchanged bytes are not rewritten)."""
+    (unchanged bytes are not rewritten). Raises PersonalDataError, having written nothing,
+    when a partition holds personal data."""
     wanted = tuple(tables)
     changed: dict[str, list[str]] = {t: [] for t in wanted}
+    staged: list[tuple[str, str, Path, pa.Table]] = []
     for (instrument, table), frame in sorted(frames.items()):
         if table not in wanted:
             continue
         schema = partition_schema(codebook, table, instrument, wave)
-        if write_partition(root, table, instrument, wave, frame, schema):
-            changed[table].append(f"instrument={instrument}/wave={wave}")
+        staged.append(
+            (
+                table,
+                f"instrument={instrument}/wave={wave}",
+                partition_path(root, table, instrument, wave),
+                to_table(frame, file_schema(schema)),
+            )
+        )
+    # every table is checked before any file is written: personal data never reaches disk
+    found = {
+        f"{table}/{part}": cols
+        for table, part, _, data in staged
+        if (cols := personal_data_found(data))
+    }
+    if found:
+        raise PersonalDataError(found)
+    for table, part, path, data in staged:
+        if write_atomic(path, parquet_bytes(data)):
+            changed[table].append(part)
     for table in wanted:
         write_flat(codebook, root, table)
     return changed

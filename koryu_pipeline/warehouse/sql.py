@@ -16,7 +16,10 @@ run's tables or this run's, never a mix.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -115,10 +118,25 @@ def _chunks(rows: list[dict], size: int) -> Iterator[list[dict]]:
         yield rows[start : start + size]
 
 
+def _create_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite database file as any new file is created (0666 less the umask,
+    so 0644 under umask 022), not with SQLite's fixed 0644; its journals take the same
+    mode. An empty file is an empty database."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    with contextlib.suppress(FileExistsError):  # created meanwhile: SQLite opens it as is
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+
+
 def engine_for(url: str) -> sa.Engine:
     """An engine on which `engine.begin()` covers DDL too (see below); dispose it after."""
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
+        _create_sqlite_file(engine.url.database)
+
         # pysqlite only opens a transaction before DML, so DROP/CREATE would each commit on
         # their own; let SQLAlchemy's BEGIN cover the DDL too (the recipe in SQLAlchemy's
         # SQLite dialect docs, "Serializable isolation / Savepoints / Transactional DDL").

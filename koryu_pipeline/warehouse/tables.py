@@ -320,8 +320,9 @@ def _fact_specs(codebook: Codebook) -> list[TableSpec]:
                 _PANDERA,
                 CheckSpec(
                     "no_personal_data",
-                    "No メール / 名前 column and no e-mail address anywhere in the wave's "
-                    "facts or quarantine.",
+                    "No メール / 名前 column, e-mail address or telephone number anywhere in "
+                    "the wave's tables, staging included; tested on the tables before they "
+                    "are written too (then nothing of the wave is written).",
                     blocking=True,
                 ),
             ),

@@ -250,3 +250,86 @@ def test_each_table_whole_in_one_file_with_its_instrument_and_wave(written, tmp_
     parsed = pq.read_table(flat_path(warehouse, "staging/parsed")).to_pandas()
     assert {"org_name", "support_wishes"} <= set(parsed.columns)
     assert parsed.loc[parsed["instrument"] == "hires", "org_name"].isna().all()
+
+
+# ------------------------------------------------------------------ personal data typed in
+
+TYPED = (
+    "taro.suzuki@example.go.jp",
+    "03-1234-5678",
+    "090-1234-5678",
+    "+81 3 1234 5678",
+    "０３－１２３４－５６７８",
+    "hanako@example.org",
+)
+
+
+def test_personal_data_typed_into_cells_is_scrubbed_everywhere(tmp_path):
+    from koryu_pipeline.warehouse.personal import MARKER
+
+    raw = tmp_path / "raw"
+    m = raw / "ministry" / "2023"
+    clean = [base_ministry(org_name="A省"), base_ministry(org_name="B省", q07="xx")]
+    write_msforms_xlsx(m / "clean.xlsx", clean)
+    write_msforms_xlsx(
+        m / "typed.xlsx",
+        [
+            *clean,
+            base_ministry(org_name="連絡先 taro.suzuki@example.go.jp", personnel_line="事務系"),
+            base_ministry(org_name="D省", personnel_line="内線 03-1234-5678 / 090-1234-5678"),
+            base_ministry(org_name="E省", personnel_line="山田 太郎0"),  # row 2's 名前
+            base_ministry(org_name="F省", personnel_line="山田太郎1さん"),  # row 3's, unspaced
+            base_ministry(org_name="G省", q07="hanako@example.org"),  # a choice: rejected
+            base_ministry(org_name="H省", q08_age="+81 3 1234 5678"),
+            base_ministry(org_name="I省", 完了時刻="０３－１２３４－５６７８"),  # kept as value
+        ],
+    )
+    warehouse = tmp_path / "warehouse"
+    cb = get_codebook()
+    facts = ingest_wave(cb, raw, "2023")
+    write_wave_facts(cb, warehouse, facts)
+    personal = (*TYPED, *NAMES, "山田太郎", "example.go.jp", "example.org")
+    for path in parquet_files(warehouse):
+        data = path.read_bytes()
+        for text in personal:
+            assert text.encode() not in data, (path, text)
+        table = pq.read_table(path)
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            for value in map(str, column.to_pylist()):
+                assert not any(p in value for p in personal), (path, name, value)
+    resp = facts.table("facts/respondents").set_index("source_row")
+    typed = resp[resp["source_file"] == "ministry/2023/typed.xlsx"]
+    assert typed.loc[4, "org_name"] == f"連絡先 {MARKER}"
+    assert typed.loc[5, "personnel_line"] == f"内線 {MARKER} / {MARKER}"
+    assert typed.loc[6, "personnel_line"] == typed.loc[7, "personnel_line"] == MARKER
+    rej = facts.table("quarantine/rejections")
+    rej = rej[rej["source_file"] == "ministry/2023/typed.xlsx"].set_index("source_row")
+    assert rej.loc[8, ["rule", "value"]].tolist() == ["unknown_option", MARKER]
+    assert MARKER in rej.loc[8, "message"]
+    assert rej.loc[9, ["rule", "value"]].tolist() == ["unknown_option", MARKER]
+    assert rej.loc[10, ["rule", "value"]].tolist() == ["invalid_timestamp", MARKER]
+    # a clean response keeps its identity beside scrubbed ones: the copy in the other
+    # export is its duplicate
+    assert sorted(typed.index) == [2, 4, 5, 6, 7]
+    dup = facts.table("quarantine/rejections").query("source_file == 'ministry/2023/clean.xlsx'")
+    assert dup[["source_row", "rule"]].values.tolist() == [
+        [2, "duplicate"],
+        [3, "duplicate"],
+        [3, "unknown_option"],
+    ]
+
+
+def test_respondent_ids_do_not_depend_on_scrubbing(tmp_path):
+    """A clean response's id is what it was before scrubbing existed: a hash of its own
+    identity (Forms' ID and time), unchanged by personal data elsewhere in the file."""
+    from koryu_pipeline.ingest.readers.normalise import stable_id
+
+    raw = tmp_path / "raw"
+    write_msforms_xlsx(
+        raw / "ministry" / "2023" / "a.xlsx",
+        [base_ministry(org_name="A省"), base_ministry(org_name="x@example.org")],
+    )
+    resp = ingest_wave(get_codebook(), raw, "2023").table("facts/respondents")
+    a = resp[resp["org_name"] == "A省"]
+    key = "id=1|at=2023-11-20T01:00:00+00:00#0"
+    assert a["respondent_id"].tolist() == [stable_id("m", "ministry", "2023", key)]

@@ -1,48 +1,127 @@
-"""What every reader returns, and the header matching they share.
+"""What every reader returns, and what the readers share: finding the header row, matching
+headers to the form, and turning raw cells into scrubbed, normalised columns.
 
 A reader turns one export file into a *wide* frame: one row per data row of the file, the
-columns `source_file`, `source_row` (the row number a spreadsheet shows, header = 1),
-`submitted_at` (UTC), `response_key` (the response's identity across exports) and one column
-per codebook field holding a normalised label, a tuple of labels (multi / top-N) or text.
-Personal columns (メール, 名前) are never copied into it. A file that cannot be read, or lacks
-a column of its form, comes back with `problem` set and no frame.
+columns `source_file`, `source_row` (the row number a spreadsheet shows: the header's own row
+number + 1 for the first data row, 2 when the header is the first row), `submitted_at` (UTC),
+`response_key` (the response's identity across exports), `submitted_text` (the submission
+cell as written when it cannot be read as a time, else None; kept for the rejection, not
+written) and one column per codebook field holding a normalised label, a tuple of labels
+(multi / top-N) or text.
+
+Personal columns (メール, 名前, and the like) are never copied into it: their values are
+read only to scrub them out of every other cell (`warehouse/personal.py`), then dropped. A
+file that cannot be read, or lacks a column of its form, comes back with `problem` set and no
+frame; a data row that cannot be split into cells (a CSV row with a broken quote) is a
+`row_problems` entry and counts among `rows`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from itertools import permutations
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice, permutations
+from operator import itemgetter
 
 import pandas as pd
 
 from koryu_pipeline.codebook import Field, Form, normalise_text
 from koryu_pipeline.ingest.readers.normalise import split_choices
+from koryu_pipeline.warehouse.personal import Scrubber, scrub_text
 
 META_COLUMNS = ("source_file", "source_row", "submitted_at", "response_key")
+SUBMITTED_TEXT = "submitted_text"
+# Header words of the columns that hold personal data (Microsoft Forms' メール / 名前, Google
+# Forms' メールアドレス when the form collects addresses), matched in normalised, case-folded
+# headers of columns that are not the form's own.
+PERSONAL_WORDS = ("メール", "名前", "氏名", "email", "e-mail", "mail address")
+HEADER_SEARCH_ROWS = 30  # the header is looked for among this many rows from the top
+VALUE_SHOWN = 200  # characters of a cell copied into a rejection; longer ones are cut
 
 
 @dataclass(frozen=True)
 class FileProblem:
-    rule: str  # unreadable_file | missing_column | no_form
+    # unreadable_file | missing_column | no_form | ignored_file | outside_raw
+    rule: str
     column: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A data row rejected by the reader itself (it has no cells to validate)."""
+
+    source_row: int
+    rule: str  # malformed_row
     message: str
 
 
 @dataclass
 class ParsedExport:
     source_file: str
-    rows: int
+    rows: int  # data rows in the file: frame rows + row_problems (0 when not read)
     frame: pd.DataFrame | None = None
     problem: FileProblem | None = None
     encoding: str | None = None
+    row_problems: list[RowProblem] = field(default_factory=list)
+    digest: str | None = None  # SHA-256 of the bytes parsed; None when the file was not read
 
 
-def unreadable(source_file: str, reason: str) -> ParsedExport:
-    """A file rejected whole because it cannot be read as its export format."""
+def unreadable(source_file: str, reason: str, rule: str = "unreadable_file") -> ParsedExport:
+    """A file rejected whole because it cannot (or must not) be read as its export format.
+    The reason may quote a library's error: it is scrubbed like any other text."""
     return ParsedExport(
-        source_file, 0, problem=FileProblem("unreadable_file", None, f"{source_file}: {reason}")
+        source_file, 0, problem=FileProblem(rule, None, scrub_text(f"{source_file}: {reason}"))
     )
+
+
+def is_personal_header(header: str) -> bool:
+    key = normalise_text(header).casefold()
+    return any(w in key for w in PERSONAL_WORDS)
+
+
+def find_header(
+    rows: Iterable[tuple[int, Sequence[object]]], known: frozenset[str]
+) -> tuple[int, list[str]] | None:
+    """(row number, header texts) of the header among the first rows: the earliest of the
+    rows naming the most `known` headers (normalised), or the first non-empty row when none
+    names any -- so blank or title rows above the header are not data. None when empty."""
+    best: tuple[int, int, list[str]] | None = None
+    first: tuple[int, list[str]] | None = None
+    for number, cells in islice(rows, HEADER_SEARCH_ROWS):
+        if empty_row(cells):
+            continue
+        texts = ["" if c is None else str(c) for c in cells]
+        if first is None:
+            first = (number, texts)
+        score = sum(1 for t in texts if normalise_text(t) in known)
+        if score and (best is None or score > best[0]):
+            best = (score, number, texts)
+    if best is not None:
+        return best[1], best[2]
+    return first
+
+
+def collect(
+    rows: Iterable[tuple[int, Sequence[object]]], indices: Sequence[int]
+) -> tuple[list[int], list[list[object]]]:
+    """The non-empty data rows' numbers, and their cells at `indices` as columns (None where a
+    row is short). Columns rather than row records: only the cells used are kept."""
+    need = max(indices, default=-1) + 1
+    pick = itemgetter(*indices) if len(indices) > 1 else None
+    numbers: list[int] = []
+    picked: list[Sequence[object]] = []
+    for number, cells in rows:
+        if empty_row(cells):
+            continue
+        numbers.append(number)
+        if len(cells) < need:
+            cells = [*cells, *([None] * (need - len(cells)))]
+        picked.append(pick(cells) if pick else [cells[i] for i in indices])
+    if not picked:
+        return numbers, [[] for _ in indices]
+    return numbers, [list(col) for col in zip(*picked, strict=True)]
 
 
 def match_headers(
@@ -112,6 +191,41 @@ def convert_cell(field: Field, value: object, separators: tuple[str, ...]) -> ob
     return norm or None
 
 
+def scrubber_of(columns: Iterable[list[object]]) -> Scrubber:
+    """A scrubber for one export, from the values of its personal columns."""
+    return Scrubber(v for col in columns for v in col if isinstance(v, str))
+
+
+def field_cells(
+    field: Field, raw: list[object], separators: tuple[str, ...], scrub: Callable[[str], str]
+) -> list[object]:
+    """One field's raw cells -> normalised values, scrubbed of personal data. A label of the
+    form is kept as it is; any other text (free text, an unknown option) is scrubbed. Each
+    distinct cell is converted once."""
+    known = field.entry.option_by_key if field.entry.is_choice else {}
+
+    def one(value: object) -> object:
+        out = convert_cell(field, value, separators)
+        if isinstance(out, str):
+            return out if out in known else scrub(out)
+        if isinstance(out, tuple):
+            return tuple(dict.fromkeys(v if v in known else scrub(v) for v in out))
+        return out
+
+    converted = {v: one(v) for v in dict.fromkeys(raw)}
+    return [converted[v] for v in raw]
+
+
+def shown_value(value: object) -> str | None:
+    """A cell as a rejection shows it: text, cut to VALUE_SHOWN characters."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > VALUE_SHOWN:
+        return f"{text[:VALUE_SHOWN]}…({len(text)} characters)"
+    return text
+
+
 def missing_column_problem(source: str, missing: list[str]) -> FileProblem:
     shown = "; ".join(f"「{m}」" for m in missing[:5])
     more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
@@ -122,5 +236,5 @@ def missing_column_problem(source: str, missing: list[str]) -> FileProblem:
     )
 
 
-def empty_row(values: list[object]) -> bool:
+def empty_row(values: Sequence[object]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)

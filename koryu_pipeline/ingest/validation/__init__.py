@@ -15,7 +15,7 @@ import pandera.pandas as pa
 
 from koryu_pipeline.codebook import Form, wave_number
 from koryu_pipeline.ingest.readers import ParsedExport
-from koryu_pipeline.ingest.readers.base import META_COLUMNS
+from koryu_pipeline.ingest.readers.base import META_COLUMNS, SUBMITTED_TEXT, shown_value
 from koryu_pipeline.ingest.readers.normalise import stable_id
 from koryu_pipeline.ingest.validation.dedupe import find_duplicates, find_superseded
 from koryu_pipeline.ingest.validation.schemas import SUBMITTED, response_schema
@@ -32,6 +32,9 @@ RULE_MESSAGES = {
     "outside_fielding_window": "submitted {value}, outside the fielding window {opens}..{closes}",
     "invalid_timestamp": "the submission time is empty or cannot be read",
 }
+# A rule the readers apply themselves (the row has no cells to validate): its message is the
+# reader's.
+READER_RULES = ("malformed_row",)
 
 
 @dataclass
@@ -42,13 +45,14 @@ class WaveValidation:
 
 
 def _render(value: object) -> str | None:
+    """A value as a rejection shows it (long text cut: a rejection points at the cell)."""
     if value is None or (not isinstance(value, tuple) and pd.isna(value)):
         return None
     if isinstance(value, tuple):
-        return ";".join(value)
+        return shown_value(";".join(value))
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
-    return str(value)
+    return shown_value(str(value))
 
 
 def _file_message(exp: ParsedExport) -> str:
@@ -87,6 +91,8 @@ def _rule_records(form: Form, wide: pd.DataFrame) -> list[dict[str, object]]:
         column = column or str(case.column)
         idx = int(case.index)
         value = wide.at[idx, column] if column in wide.columns else None
+        if rule == "invalid_timestamp":
+            value = wide.at[idx, SUBMITTED_TEXT]  # the cell as written (None when empty)
         if rule not in RULE_MESSAGES:  # a dtype or presence failure: a schema bug, not data
             raise RuntimeError(f"unexpected pandera failure {case}")
         entry = next((f.entry for f in form.fields if f.column == column), None)
@@ -113,7 +119,7 @@ def _rule_records(form: Form, wide: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
-    columns = [*META_COLUMNS, *(f.column for f in form.fields)]
+    columns = [*META_COLUMNS, *(f.column for f in form.fields), SUBMITTED_TEXT]
     file_records: list[dict[str, object]] = []
     rejections: list[dict[str, object]] = []
     frames = []
@@ -129,7 +135,19 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
                     "message": _file_message(exp),
                 }
             )
-        elif exp.frame is not None and not exp.frame.empty:
+            continue
+        rejections.extend(
+            {
+                "source_file": exp.source_file,
+                "source_row": p.source_row,
+                "rule": p.rule,
+                "column": None,
+                "value": None,
+                "message": f"{exp.source_file} row {p.source_row}: {p.rule}: {p.message}",
+            }
+            for p in exp.row_problems
+        )
+        if exp.frame is not None and not exp.frame.empty:
             frames.append(exp.frame[columns])
     wide = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     wide[SUBMITTED] = pd.to_datetime(wide[SUBMITTED], utc=True).dt.as_unit("us")
@@ -199,7 +217,7 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
 
     for exp in exports:
         mine = wide["source_file"] == exp.source_file
-        n_rejected = int((mine & rejected_mask).sum())
+        n_rejected = int((mine & rejected_mask).sum()) + len(exp.row_problems)
         file_records.append(
             {
                 "instrument": form.instrument,

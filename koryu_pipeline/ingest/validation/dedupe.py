@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from koryu_pipeline.codebook import Form
+from koryu_pipeline.warehouse.personal import MARKER
 
 
 def _file_rank(wide: pd.DataFrame) -> pd.Series:
@@ -56,9 +57,14 @@ def find_superseded(form: Form, wide: pd.DataFrame) -> pd.DataFrame:
     if not cols or wide.empty:
         return pd.DataFrame(columns=["by_file", "by_row", "by_time"])
     keyed = wide.dropna(subset=[cols[0]]).copy()
+    if keyed.empty:
+        return pd.DataFrame(columns=["by_file", "by_row", "by_time"])
     keyed["_key"] = keyed[cols].apply(
         lambda r: "\x1f".join("" if pd.isna(v) else str(v) for v in r), axis=1
     )
+    # personal data scrubbed out of an identity leaves the marker, the same for everyone:
+    # such responses cannot be told to be the same respondent's
+    keyed = keyed[~keyed["_key"].str.contains(MARKER, regex=False)]
     keyed = keyed.sort_values(
         ["_key", "submitted_at", "source_file", "source_row"], kind="stable", na_position="first"
     )

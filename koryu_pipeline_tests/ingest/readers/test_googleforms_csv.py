@@ -52,7 +52,9 @@ def test_every_encoding_reads_the_same(tmp_path, encoding, detected):
         "submitted_at",
         "response_key",
         *(x.column for x in hires_form().fields),
+        "submitted_text",  # the submission cell when it is not a time: None here
     ]
+    assert f["submitted_text"].isna().all()
     assert f["source_file"].tolist() == ["hires/2023/回答.csv"] * 2
     assert f["source_row"].tolist() == [2, 3]
     assert f.at[1, "age_band"] == "50代以上"
@@ -227,3 +229,143 @@ def test_wave_without_a_form_still_counts_rows(tmp_path):
     parsed = read_export(path, raw, get_codebook(), "hires", "2031")
     assert parsed.problem.rule == "no_form"
     assert parsed.rows == 3
+
+
+# ------------------------------------------------------------------ files as people save them
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_tab_separated_as_excel_saves_unicode_text(tmp_path, encoding):
+    """Excel's "Unicode text": UTF-16 (with the BOM FF FE; without one from other tools),
+    tab-separated, and a cell that holds a tab quoted."""
+    raw = tmp_path / "raw"
+    text = google_csv_text(ROWS, sep=";")
+    table = [line.split(",") for line in text.split("\r\n") if line]
+    body = "\r\n".join("\t".join(cells) for cells in table) + "\r\n"
+    path = raw / "hires" / "2023" / "unicode.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(body.encode(encoding))
+    parsed = read(path, raw)
+    assert parsed.problem is None and parsed.rows == 2
+    assert parsed.encoding == ("utf-16" if encoding == "utf-16" else encoding)
+    plain = read(csv_file(raw, ROWS, "plain.csv", sep=";"), raw).frame
+    pd.testing.assert_frame_equal(
+        parsed.frame.drop(columns="source_file"), plain.drop(columns="source_file")
+    )
+
+
+def test_header_below_blank_and_title_rows(tmp_path):
+    raw = tmp_path / "raw"
+    path = raw / "hires" / "2023" / "export.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "\r\n,,,\r\n交流採用者アンケート 回答\r\n" + google_csv_text(ROWS), encoding="utf-8"
+    )
+    parsed = read(path, raw)
+    assert parsed.problem is None and parsed.rows == 2  # not the header counted as data
+    assert parsed.frame["source_row"].tolist() == [5, 6]  # as a spreadsheet numbers them
+
+
+def _broken(lines: list[str], at: int) -> list[str]:
+    """Line `at` with a quote opened before its second cell and never closed."""
+    first, rest = lines[at].split(",", 1)
+    return [*lines[:at], f'{first},"{rest}', *lines[at + 1 :]]
+
+
+def test_an_unterminated_quote_is_one_malformed_row_not_a_merge(tmp_path):
+    raw = tmp_path / "raw"
+    many = [base_hires(support_wishes=WISHES[:2]) for _ in range(6)]  # quoted ", " cells
+    lines = google_csv_text(many).split("\r\n")
+    for at in (1, 3, 6):  # the first, a middle and the last data row
+        path = raw / "hires" / "2023" / f"broken{at}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\r\n".join(_broken(lines, at)), encoding="utf-8")
+        parsed = read(path, raw)
+        assert parsed.rows == 6, at  # the file's own count: nothing merged
+        assert len(parsed.frame) == 5
+        (problem,) = parsed.row_problems
+        assert (problem.source_row, problem.rule) == (at + 1, "malformed_row")
+        assert problem.message.startswith(f"line {at + 1}: a quote")
+        assert at + 1 not in parsed.frame["source_row"].tolist()
+
+
+def test_text_after_a_closing_quote_is_a_malformed_row(tmp_path):
+    raw = tmp_path / "raw"
+    lines = google_csv_text(ROWS).split("\r\n")
+    first, rest = lines[2].split(",", 1)
+    lines[2] = f'{first},"府省"x,{rest.split(",", 1)[1]}'
+    path = raw / "hires" / "2023" / "x.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    parsed = read(path, raw)
+    assert parsed.rows == 2 and parsed.frame["source_row"].tolist() == [2]
+    assert [(p.source_row, p.rule) for p in parsed.row_problems] == [(3, "malformed_row")]
+
+
+def test_a_quoted_cell_with_line_breaks_is_one_row(tmp_path):
+    raw = tmp_path / "raw"
+    rows = [base_hires(industry="製造業\r\nです"), base_hires(), base_hires(age_band="40代")]
+    parsed = read(csv_file(raw, rows), raw)
+    assert parsed.rows == 3 and not parsed.row_problems
+    assert parsed.frame["source_row"].tolist() == [2, 3, 4]
+    assert parsed.frame.at[0, "industry"] == "製造業 です"  # folded; rejected by validation
+
+
+def test_many_stray_quotes_cost_a_bounded_reread(tmp_path):
+    """Every row opening a quote it never closes: each is reported, none swallows the rest."""
+    raw = tmp_path / "raw"
+    lines = google_csv_text([base_hires() for _ in range(2000)]).split("\r\n")
+    for at in range(1, 2001):
+        lines = _broken(lines, at)
+    path = raw / "hires" / "2023" / "x.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    parsed = read(path, raw)
+    assert parsed.rows == 2000 and len(parsed.row_problems) == 2000 and parsed.frame.empty
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "cp932"])
+def test_a_damaged_byte_costs_its_row_not_the_file(tmp_path, encoding):
+    raw = tmp_path / "raw"
+    rows = [base_hires(age_band="40代") for _ in range(40)]
+    data = bytearray(csv_file(raw, rows, "x.csv", encoding=encoding).read_bytes())
+    at = data.index("40代".encode(encoding.removesuffix("-sig")), len(data) // 2)
+    data[at : at + 1] = b"\x81"  # one byte of a row's age band lost: valid in neither
+    (raw / "hires" / "2023" / "x.csv").write_bytes(bytes(data))
+    parsed = read(raw / "hires" / "2023" / "x.csv", raw)
+    assert parsed.problem is None and parsed.rows == 40
+    assert "1 undecodable characters replaced" in parsed.encoding
+    bad = parsed.frame[parsed.frame["age_band"] != "40代"]
+    assert len(bad) == 1 and "\ufffd" in bad["age_band"].iloc[0]  # an unknown option
+
+
+def test_a_workbook_named_csv_is_unreadable(tmp_path):
+    from koryu_pipeline_tests.exports import base_ministry, write_msforms_xlsx
+
+    raw = tmp_path / "raw"
+    path = write_msforms_xlsx(raw / "hires" / "2023" / "export.csv", [base_ministry()])
+    parsed = read(path, raw)
+    assert parsed.problem.rule == "unreadable_file" and parsed.rows == 0
+    assert "a zip archive (an .xlsx workbook?)" in parsed.problem.message
+
+
+def test_a_personal_column_is_read_only_to_scrub_other_cells(tmp_path):
+    """A form that collects addresses and names: the columns never reach the frame, and a
+    respondent's name typed into an answer is scrubbed."""
+    from koryu_pipeline.warehouse.personal import MARKER
+
+    raw = tmp_path / "raw"
+    lines = google_csv_text([base_hires(), base_hires(industry="鈴木　一郎")]).split("\r\n")
+    extra = ["メールアドレス,お名前", "a@example.jp,鈴木 一郎", "b@example.jp,佐藤 花子"]
+    path = raw / "hires" / "2023" / "x.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "\r\n".join(f"{line},{e}" for line, e in zip(lines, extra, strict=False)) + "\r\n",
+        encoding="utf-8",
+    )
+    parsed = read(path, raw)
+    assert parsed.problem is None and parsed.rows == 2
+    assert parsed.frame.at[1, "industry"] == MARKER
+    text = [str(v) for v in parsed.frame.to_numpy().ravel()]
+    assert not any("example.jp" in t or "鈴木" in t or "佐藤" in t for t in text)
+    assert not any("メール" in c or "名前" in c for c in parsed.frame.columns)

@@ -63,6 +63,7 @@ def test_reads_a_plain_export(tmp_path):
         "submitted_at",
         "response_key",
         *(f.column for f in ministry_form().fields),
+        "submitted_text",
     ]
     assert frame["source_row"].tolist() == [2, 3]  # the row numbers Excel shows
     # Excel date-times are Tokyo local time; the frame holds UTC
@@ -363,7 +364,7 @@ def test_header_only_export_has_no_rows(tmp_path):
 
 def test_reader_called_directly(tmp_path):
     path = xlsx(tmp_path, [base_ministry()])
-    parsed = read_msforms_xlsx(path, "x.xlsx", ministry_form())
+    parsed = read_msforms_xlsx(path.read_bytes(), "x.xlsx", ministry_form())
     assert parsed.frame.at[0, "source_file"] == "x.xlsx"
 
 
@@ -377,7 +378,15 @@ def test_export_files_and_discover(tmp_path):
     (folder / "readme.txt").write_text("x")
     (raw / "hires" / "2023").mkdir(parents=True)
     (raw / "hires" / "2024").mkdir(parents=True)
-    assert [p.name for p in export_files(raw, "ministry", "2023")] == ["A.XLSX", "b.xlsx"]
+    # every file is listed (read_export says which are not read), sub-folders are not
+    (folder / "old").mkdir()
+    assert [p.name for p in export_files(raw, "ministry", "2023")] == [
+        ".hidden.xlsx",
+        "A.XLSX",
+        "b.xlsx",
+        "readme.txt",
+        "~$b.xlsx",
+    ]
     assert export_files(raw, "ministry", "2099") == []
     assert discover(raw) == {"2023": ["hires", "ministry"], "2024": ["hires"]}
     assert discover(tmp_path / "nowhere") == {}
@@ -390,3 +399,65 @@ def test_wave_without_a_form(tmp_path):
     assert parsed.problem.rule == "no_form"
     assert "ministry_2031.yaml" in parsed.problem.message
     assert parsed.rows == 1  # counted all the same: rows = rejected rows
+
+
+# ------------------------------------------------------------------ workbooks as people save them
+
+
+def test_header_below_blank_and_title_rows(tmp_path):
+    from openpyxl import load_workbook
+
+    raw = tmp_path / "raw"
+    path = xlsx(raw, [base_ministry(), base_ministry(org_name="B省")])
+    wb = load_workbook(path)
+    wb.active.insert_rows(1, amount=3)
+    wb.active["A2"] = "各府省等アンケート 回答一覧"  # a title row above the header
+    wb.save(path)
+    parsed = read(path, raw)
+    assert parsed.problem is None and parsed.rows == 2  # the header is not data
+    assert parsed.frame["source_row"].tolist() == [5, 6]  # as Excel shows them
+    assert parsed.frame["org_name"].tolist() == ["テスト省", "B省"]
+
+
+def test_responses_on_another_sheet_are_read(tmp_path):
+    from openpyxl import load_workbook
+
+    raw = tmp_path / "raw"
+    path = xlsx(raw, [base_ministry(), base_ministry(org_name="B省")])
+    wb = load_workbook(path)
+    wb.active.title = "Form1"
+    notes = wb.create_sheet("メモ", 0)  # a first sheet someone added
+    notes["A1"], notes["A2"] = "集計メモ", "ID"
+    wb.create_sheet("空")
+    wb.save(path)
+    parsed = read(path, raw)
+    assert parsed.problem is None and parsed.rows == 2
+    assert parsed.frame["org_name"].tolist() == ["テスト省", "B省"]
+
+
+def test_no_sheet_with_the_forms_columns_names_the_sheets(tmp_path):
+    from openpyxl import load_workbook
+
+    raw = tmp_path / "raw"
+    path = xlsx(raw, [base_ministry()] * 3, drop_headers=("組織区分",))
+    wb = load_workbook(path)
+    wb.create_sheet("Sheet2")["A1"] = "x"
+    wb.save(path)
+    parsed = read(path, raw)
+    assert parsed.problem.rule == "missing_column" and parsed.rows == 3
+    assert "「組織区分」" in parsed.problem.message
+    assert "read sheet 「Sheet1」 of 「Sheet1」、「Sheet2」" in parsed.problem.message
+
+
+def test_a_workbook_with_nothing_on_any_sheet(tmp_path):
+    from openpyxl import Workbook
+
+    raw = tmp_path / "raw"
+    path = raw / "ministry" / "2023" / "empty.xlsx"
+    path.parent.mkdir(parents=True)
+    wb = Workbook()
+    wb.create_sheet("Sheet2")
+    wb.save(path)
+    parsed = read(path, raw)
+    assert parsed.problem.rule == "unreadable_file" and parsed.rows == 0
+    assert "no rows on any sheet" in parsed.problem.message

@@ -226,7 +226,8 @@ def test_unreadable_timestamp_is_rejected(tmp_path):
     wave = Wave(tmp_path, "hires")
     wave.csv([base_hires(タイムスタンプ="昨日"), base_hires()])
     result = wave.validate()
-    assert rules(result) == [(2, "invalid_timestamp", "完了時刻/タイムスタンプ", None)]
+    # the cell as written is kept in `value`
+    assert rules(result) == [(2, "invalid_timestamp", "完了時刻/タイムスタンプ", "昨日")]
     assert "cannot be read" in result.rejections["message"].iloc[0]
 
 
