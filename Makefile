@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: install run test ui lint bench demo-data clean
+.PHONY: install run test ui lint bench bench-scale demo-data clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_cost.py
+
+# `make bench-scale ARGS=--skip-1m` for a quick run; `ARGS=--help` lists the options
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/scale.py $(ARGS)
 
 demo-data: $(STAMP)
 	$(BIN)/koryu demo-data
