@@ -45,8 +45,9 @@ HEADER_ROW = 4  # 0-based: rows 1-3 say what the sheet is, row 5 heads the colum
 CONTENTS = "目次"
 HEADLINES = "見出し"
 
-# mart column -> Japanese header, per kind of table, in sheet order
-LIKERT_COLUMNS = {
+# mart column -> Japanese header of a question sheet; each kind of question shows its own
+# columns, in this order
+_QUESTION_HEADERS = {
     "item_label": "項目",
     "option_label": "選択肢",
     "n": "回答数",
@@ -58,19 +59,12 @@ LIKERT_COLUMNS = {
     "positive_pct": "肯定的な回答（％）",
     "negative_pct": "否定的な回答（％）",
     "positive_pct_excl_dk": "肯定的な回答（「分からない」除く、％）",
-    "suppressed": "秘匿",
-}
-CHOICE_COLUMNS = {
-    "option_label": "選択肢",
-    "n": "回答数",
-    "base_n": "基数（回答者数）",
-    "shown_n": "質問した数",
-    "pct": "割合（％）",
-    "ci_low": "95％信頼区間 下限（％）",
-    "ci_high": "95％信頼区間 上限（％）",
     "pct_of_responses": "全選択数に占める割合（％）",
     "suppressed": "秘匿",
 }
+_LIKERT_ONLY = ("item_label", "positive_pct", "negative_pct", "positive_pct_excl_dk")
+LIKERT_COLUMNS = {k: v for k, v in _QUESTION_HEADERS.items() if k != "pct_of_responses"}
+CHOICE_COLUMNS = {k: v for k, v in _QUESTION_HEADERS.items() if k not in _LIKERT_ONLY}
 SUPPORT_GAP_COLUMNS = {
     "hires_rank": "交流採用者の順位",
     "hires_option_label": "交流採用者アンケートの選択肢",

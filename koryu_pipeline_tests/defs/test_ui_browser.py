@@ -17,20 +17,11 @@ import pytest
 
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.warehouse.tables import ANSWERS, HEADLINES, table_registry
+from koryu_pipeline_tests.browser import CHROMIUM, CHROMIUM_ARGS
 from koryu_pipeline_tests.runs import ROOT
 from koryu_pipeline_tests.webserver import post, webserver
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture

@@ -12,16 +12,8 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 from koryu_pipeline.report.fonts import FAMILY
+from koryu_pipeline_tests.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # every element that holds text of its own
 TEXT = "h1, h2, h3, h4, p, dt, dd, li, a, b, span, figcaption, footer, svg text, div.wave"
 
@@ -66,7 +58,7 @@ def test_every_slide_in_chromium(demo_report: dict[str, Path], tmp_path: Path) -
         )
     requests: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("request", lambda r: requests.append(r.url))
