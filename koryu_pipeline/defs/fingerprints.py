@@ -7,7 +7,6 @@ import hashlib
 import json
 from pathlib import Path
 
-from koryu_pipeline.codebook import extra_form_dirs
 from koryu_pipeline.ingest.readers import discover, export_files, file_problem, is_wave
 
 
@@ -62,23 +61,6 @@ def load_cursor(cursor: str | None) -> dict[str, str]:
 
 def dump_cursor(prints: dict[str, str]) -> str:
     return json.dumps(prints, sort_keys=True, separators=(",", ":"))
-
-
-PACKAGE = Path(__file__).resolve().parent.parent
-
-
-def code_digest() -> str:
-    """The pipeline's code and codebook: a change to either invalidates every output."""
-    h = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*")):
-        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
-            h.update(path.relative_to(PACKAGE).as_posix().encode())
-            h.update(path.read_bytes())
-    for folder in extra_form_dirs():
-        for path in sorted(folder.glob("*.yaml")):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def wave_input_digest(prints: dict[str, str], wave: str, code: str, warehouse: Path) -> str:

@@ -108,7 +108,9 @@ def build_ingest_asset(
         # run see a change and read it again, never the reverse.
         inputs = current_inputs(settings.raw, settings.warehouse, settings.sql)
         digest = inputs.wave_digests.get(wave, "")
-        facts = ingest_wave(codebook, settings.raw, wave, progress=say)
+        facts = ingest_wave(
+            codebook, settings.raw, wave, progress=say, warehouse=settings.warehouse
+        )
         selected = [s for s in specs if asset_key(s.key) in context.selected_asset_keys]
         try:
             changed = write_wave(

@@ -18,6 +18,7 @@ from koryu_pipeline.defs.lineage import column_lineages
 from koryu_pipeline.defs.metadata import headlines_markdown, table_metadata
 from koryu_pipeline.defs.plan import current_inputs, marts_record
 from koryu_pipeline.defs.progress import progress
+from koryu_pipeline.ingest import cache
 from koryu_pipeline.ingest.readers import misnamed_waves, set_aside_line
 from koryu_pipeline.marts.build import MartTables, build_marts
 from koryu_pipeline.marts.checks import MART_CHECKS
@@ -121,6 +122,7 @@ def build_marts_asset(codebook: Codebook) -> dg.AssetsDefinition:
         )
         if gone:
             say(f"marts: removed partitions whose exports are gone: {gone}")
+        cache.prune_folders(settings.warehouse, present)
         for folder, files in misnamed_waves(settings.raw).items():
             context.log.warning(f"set aside: {set_aside_line(folder, files)}")
         respondents, answers, exposures = read_facts(codebook, settings.warehouse)

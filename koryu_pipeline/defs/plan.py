@@ -34,13 +34,13 @@ import pyarrow.parquet as pq
 
 from koryu_pipeline.codebook import Codebook, get_codebook
 from koryu_pipeline.defs.fingerprints import (
-    code_digest,
     fingerprints,
     marts_input_digest,
     present_partitions,
     wave_input_digest,
     wave_of,
 )
+from koryu_pipeline.ingest.cache import code_digest
 from koryu_pipeline.warehouse.parquet import list_partitions, partition_path, table_path
 from koryu_pipeline.warehouse.publish import (
     digest_bytes,

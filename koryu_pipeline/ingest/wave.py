@@ -1,6 +1,8 @@
-"""One wave, end to end up to the facts: read every export, validate, build the fact
-tables (as frames; warehouse/parquet.py writes them). Plain functions; the Dagster assets in
-defs/ only call these."""
+"""One wave, end to end up to the facts: read and validate every export on its own (or use
+its kept result, `ingest/cache.py`), apply the rules that span the files, build the fact
+tables (as frames; warehouse/parquet.py writes them). One file's frame at a time is read;
+the bytes and the reader's frame of a file are dropped once its validation is made. Plain
+functions; the Dagster assets in defs/ only call these."""
 
 from __future__ import annotations
 
@@ -9,11 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
-from koryu_pipeline.codebook import Codebook, wave_number
+from koryu_pipeline.codebook import Codebook, Form, wave_number
+from koryu_pipeline.ingest import cache
 from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
-from koryu_pipeline.ingest.readers import ParsedExport, discover, export_files, read_export
-from koryu_pipeline.ingest.validation import validate_wave
+from koryu_pipeline.ingest.readers import (
+    FileProblem,
+    ParsedExport,
+    discover,
+    export_files,
+    load_export,
+    parse_export,
+    read_export,
+)
+from koryu_pipeline.ingest.validation import FileValidation, combine_files, validate_file
 from koryu_pipeline.warehouse.personal import scrub_series
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
@@ -34,54 +46,132 @@ class WaveFacts:
     wave: str
     # (instrument, table) -> frame, for each instrument that has exports in this wave
     tables: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
-    parsed: dict[str, list[ParsedExport]] = field(default_factory=dict)
+    found: list[str] = field(default_factory=list)  # instruments with exports in the wave
+    reused: int = 0  # files whose kept per-file result was used instead of reading them
 
     def instruments(self) -> list[str]:
-        return sorted(self.parsed)
+        return sorted(self.found)
 
     def table(self, name: str) -> pd.DataFrame:
         frames = [f for (i, t), f in sorted(self.tables.items()) if t == name]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _read_all(
-    codebook: Codebook,
-    raw_dir: Path,
-    wave: str,
-    files: dict[str, list[Path]],
-    progress: Callable[[str], None],
-) -> dict[str, list[ParsedExport]]:
-    """Every export of the wave, read in order, saying so as each file is done (a large
-    workbook takes a while, and whoever waits should see which one)."""
-    total = sum(len(f) for f in files.values())
-    out: dict[str, list[ParsedExport]] = {}
-    done = 0
-    for instrument, paths in files.items():
-        for path in paths:
-            done += 1
-            parsed = read_export(path, raw_dir, codebook, instrument, wave)
-            if parsed.problem is not None and parsed.problem.rule == "unreadable_file":
-                reason = parsed.problem.message.removeprefix(f"{parsed.source_file}: ")
-                what = f"unreadable ({reason})"
-            elif parsed.problem is not None:
-                what = f"{parsed.rows} rows, set aside whole: {parsed.problem.rule}"
-            else:
-                what = f"{parsed.rows} rows read"
-            progress(f"wave {wave}: file {done} of {total}: {parsed.source_file}: {what}")
-            out.setdefault(instrument, []).append(parsed)
-    return out
+def _said(rows: int, problem: FileProblem | None, source: str) -> str:
+    if problem is not None and problem.rule == "unreadable_file":
+        return f"unreadable ({problem.message.removeprefix(f'{source}: ')})"
+    if problem is not None:
+        return f"{rows} rows, set aside whole: {problem.rule}"
+    return f"{rows} rows read"
 
 
-def _distinct_names(parsed: list[ParsedExport]) -> None:
+class _Files:
+    """The per-file part of a wave: each export read and validated on its own, or its kept
+    result used when its bytes and the code are unchanged (`ingest/cache.py`)."""
+
+    def __init__(
+        self, codebook: Codebook, raw_dir: Path, wave: str, warehouse: Path | None
+    ) -> None:
+        self.codebook, self.raw_dir, self.wave, self.warehouse = codebook, raw_dir, wave, warehouse
+        self.code = cache.code_digest() if warehouse is not None else ""
+        self.kept: dict[str, set[Path]] = {}
+        self.reused = 0
+
+    def without_form(self, instrument: str, path: Path) -> ParsedExport:
+        return read_export(path, self.raw_dir, self.codebook, instrument, self.wave)
+
+    def validated(self, form: Form, path: Path) -> tuple[FileValidation, str]:
+        """(the file's validation, what the progress line says of it)."""
+        loaded = load_export(path, self.raw_dir)
+        if isinstance(loaded, ParsedExport):  # not read: why is its whole validation
+            return validate_file(form, loaded), _said(0, loaded.problem, loaded.source_file)
+        entry = None
+        if self.warehouse is not None:
+            entry = cache.entry_path(
+                self.warehouse, form.instrument, self.wave, loaded.digest, self.code
+            )
+            self.kept.setdefault(form.instrument, set()).add(entry)
+            table = cache.load(entry)
+            if table is not None:
+                try:
+                    fv = FileValidation.from_arrow(table, loaded.source_file)
+                except (ValueError, TypeError, KeyError, pa.ArrowException):
+                    entry.unlink(missing_ok=True)  # written by a bug since fixed: read again
+                else:
+                    self.reused += 1
+                    said = _said(fv.rows, fv.problem, fv.source_file)
+                    return fv, f"{said} (unchanged since it was last read: its result reused)"
+        parsed = parse_export(loaded, self.codebook, form.instrument, self.wave)
+        del loaded  # the bytes: the frame is all that is needed now
+        fv = validate_file(form, parsed)
+        del parsed
+        if entry is not None:
+            cache.store(entry, fv.to_arrow())
+        return fv, _said(fv.rows, fv.problem, fv.source_file)
+
+    def prune(self, instrument: str) -> None:
+        if self.warehouse is not None:
+            cache.prune(self.warehouse, instrument, self.wave, self.kept.get(instrument, set()))
+
+
+def _distinct_names(names: list[str]) -> list[str]:
     """Two file names scrubbed to the same text (two e-mail addresses in names) stay two
     files: the later ones get " (2)", " (3)"."""
     seen: dict[str, int] = {}
-    for p in parsed:
-        n = seen[p.source_file] = seen.get(p.source_file, 0) + 1
-        if n > 1:
-            p.source_file = f"{p.source_file} ({n})"
-            if p.frame is not None:
-                p.frame["source_file"] = p.source_file
+    out = []
+    for name in names:
+        n = seen[name] = seen.get(name, 0) + 1
+        out.append(f"{name} ({n})" if n > 1 else name)
+    return out
+
+
+def _rejected_whole(
+    instrument: str, number: int, parsed: list[ParsedExport]
+) -> dict[str, pd.DataFrame]:
+    """A folder without a form: each file is recorded as rejected whole."""
+    rej = pd.DataFrame(
+        [
+            {
+                "instrument": instrument,
+                "wave": number,
+                "source_file": p.source_file,
+                "source_row": None,
+                "rule": p.problem.rule if p.problem else "no_form",
+                "column": None,
+                "value": None,
+                "message": p.problem.message if p.problem else "",
+            }
+            for p in parsed
+        ],
+        columns=REJECTIONS_SCHEMA.names,
+    )
+    files = pd.DataFrame(
+        [
+            {
+                "instrument": instrument,
+                "wave": number,
+                "source_file": p.source_file,
+                "rows": p.rows,
+                "accepted": 0,
+                "rejected": p.rows,
+                "file_rejected": True,
+            }
+            for p in parsed
+        ],
+        columns=FILES_SCHEMA.names,
+    )
+    return {REJECTIONS: rej, FILES: files}
+
+
+def _parsed_rows(checked: list[FileValidation]) -> pd.DataFrame | None:
+    """`staging/parsed`: the rows of every readable export as the readers gave them (the
+    response keys without the number validation gives them within a file)."""
+    frames = [fv.wide for fv in checked if fv.wide is not None and not fv.wide.empty]
+    if not frames:
+        return None
+    wide = pd.concat(frames, ignore_index=True)
+    wide["response_key"] = wide["response_key"].str.replace(r"#\d+$", "", regex=True)
+    return wide
 
 
 def ingest_wave(
@@ -89,59 +179,55 @@ def ingest_wave(
     raw_dir: Path,
     wave: str,
     progress: Callable[[str], None] | None = None,
+    warehouse: Path | None = None,
 ) -> WaveFacts:
-    """`progress` receives a line per file read and per instrument validated."""
+    """`progress` receives a line per file read and per instrument validated. With a
+    `warehouse`, each export's per-file result is kept in its staging (`ingest/cache.py`)
+    and used again while the file's bytes and the code are unchanged."""
     say = progress or (lambda _message: None)
     out = WaveFacts(wave)
     number = wave_number(wave)  # a folder that is not a year fails here, by name
     # a folder named for no instrument is read too: its files are listed as having no form
     extra = [i for i in discover(raw_dir).get(wave, []) if i not in codebook.instruments]
     found = {i: export_files(raw_dir, i, wave) for i in [*codebook.instruments, *extra]}
-    read = _read_all(codebook, raw_dir, wave, {i: f for i, f in found.items() if f}, say)
-    for instrument, parsed in read.items():
-        _distinct_names(parsed)
-        out.parsed[instrument] = parsed
+    found = {i: f for i, f in found.items() if f}
+    total = sum(len(f) for f in found.values())
+    files = _Files(codebook, raw_dir, wave, warehouse)
+    done = 0
+    for instrument, paths in found.items():
+        out.found.append(instrument)
         if not codebook.has_form(instrument, wave):
-            # no form to read these files by: each file is recorded as rejected whole
-            rej = pd.DataFrame(
-                [
-                    {
-                        "instrument": instrument,
-                        "wave": number,
-                        "source_file": p.source_file,
-                        "source_row": None,
-                        "rule": p.problem.rule if p.problem else "no_form",
-                        "column": None,
-                        "value": None,
-                        "message": p.problem.message if p.problem else "",
-                    }
-                    for p in parsed
-                ],
-                columns=REJECTIONS_SCHEMA.names,
-            )
-            out.tables[(instrument, REJECTIONS)] = rej
-            out.tables[(instrument, FILES)] = pd.DataFrame(
-                [
-                    {
-                        "instrument": instrument,
-                        "wave": number,
-                        "source_file": p.source_file,
-                        "rows": p.rows,
-                        "accepted": 0,
-                        "rejected": p.rows,
-                        "file_rejected": True,
-                    }
-                    for p in parsed
-                ],
-                columns=FILES_SCHEMA.names,
-            )
+            parsed = []
+            for path in paths:
+                done += 1
+                p = files.without_form(instrument, path)
+                say(
+                    f"wave {wave}: file {done} of {total}: {p.source_file}: "
+                    f"{_said(p.rows, p.problem, p.source_file)}"
+                )
+                parsed.append(p)
+            for p, name in zip(
+                parsed, _distinct_names([p.source_file for p in parsed]), strict=True
+            ):
+                p.source_file = name
+            for table, frame in _rejected_whole(instrument, number, parsed).items():
+                out.tables[(instrument, table)] = frame
             continue
         form = codebook.form(instrument, wave)
-        say(f"wave {wave}: validating {instrument} ({sum(p.rows for p in parsed)} rows)")
-        result = validate_wave(form, parsed)
-        frames = [p.frame for p in parsed if p.frame is not None and not p.frame.empty]
-        wide = pd.concat(frames, ignore_index=True) if frames else None
-        stage = {STAGING_PARSED: wide, STAGING_VALIDATED: result.accepted}
+        checked: list[FileValidation] = []
+        for path in paths:
+            done += 1
+            fv, said = files.validated(form, path)
+            say(f"wave {wave}: file {done} of {total}: {fv.source_file}: {said}")
+            checked.append(fv)
+        files.prune(instrument)
+        names = _distinct_names([fv.source_file for fv in checked])
+        checked = [fv.relabel(name) for fv, name in zip(checked, names, strict=True)]
+        say(f"wave {wave}: validating {instrument} ({sum(fv.rows for fv in checked)} rows)")
+        stage = {STAGING_PARSED: _parsed_rows(checked)}
+        result = combine_files(form, checked)
+        del checked
+        stage[STAGING_VALIDATED] = result.accepted
         for table, frame in stage.items():
             schema = wide_schema(form, table == STAGING_VALIDATED)
             if frame is None:
@@ -150,12 +236,14 @@ def ingest_wave(
             out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=number)[
                 schema.names
             ]
+        del stage
         answers, exposures = build_answers_and_exposures(form, result.accepted)
         out.tables[(instrument, RESPONDENTS)] = build_respondents(form, result.accepted, codebook)
         out.tables[(instrument, ANSWERS)] = answers
         out.tables[(instrument, EXPOSURES)] = exposures
         out.tables[(instrument, REJECTIONS)] = result.rejections
         out.tables[(instrument, FILES)] = result.files
+    out.reused = files.reused
     for key, frame in out.tables.items():
         if key[1] == REJECTIONS:  # messages may quote a library's error or a cell: scrub them
             for column in ("value", "message"):

@@ -21,6 +21,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from koryu_pipeline.codebook import Codebook, Form, normalise_text
@@ -36,12 +37,15 @@ from koryu_pipeline.warehouse.personal import scrub_text
 
 __all__ = [
     "READERS",
+    "ExportBytes",
     "FileProblem",
     "ParsedExport",
     "count_rows",
     "discover",
     "export_files",
     "file_problem",
+    "load_export",
+    "parse_export",
     "read_export",
 ]
 
@@ -190,10 +194,21 @@ def count_rows(data: bytes, suffix: str) -> int:
         return 0
 
 
-def read_export(
-    path: Path, raw_dir: Path, codebook: Codebook, instrument: str, wave: str
-) -> ParsedExport:
-    """One file of a wave folder, read at most once, as its form says."""
+@dataclass
+class ExportBytes:
+    """A file of a wave folder that is to be read: its name as recorded (scrubbed), its
+    bytes, their SHA-256 and the file's ending (which picks the reader)."""
+
+    source_file: str
+    data: bytes
+    digest: str
+    suffix: str
+
+
+def load_export(path: Path, raw_dir: Path) -> ExportBytes | ParsedExport:
+    """The bytes of one file of a wave folder, read once; or, for a file that is not read
+    (a lock file, a link out of the raw folder, an .xls, a read error), its ParsedExport
+    saying why."""
     source = scrub_text(Path(path).relative_to(raw_dir).as_posix())
     problem = file_problem(path, raw_dir)
     if problem is not None:
@@ -203,7 +218,12 @@ def read_export(
     except OSError as exc:
         return unreadable(source, f"cannot be read ({exc.strerror or exc})")
     digest = hashlib.sha256(data).hexdigest()
-    suffix = Path(path).suffix.lower()
+    return ExportBytes(source, data, digest, Path(path).suffix.lower())
+
+
+def parse_export(raw: ExportBytes, codebook: Codebook, instrument: str, wave: str) -> ParsedExport:
+    """A loaded file read as its form says (rejected whole, but counted, without a form)."""
+    source = raw.source_file
     if not codebook.has_form(instrument, wave):
         if instrument in codebook.instruments:
             todo = f"add koryu_pipeline/codebook/forms/{instrument}_{wave}.yaml"
@@ -212,7 +232,7 @@ def read_export(
             todo = f"{instrument!r} is not an instrument: move the file under {known}"
         parsed = ParsedExport(
             source,
-            count_rows(data, suffix),  # rejected whole, but counted: nothing is lost
+            count_rows(raw.data, raw.suffix),  # rejected whole, but counted: nothing is lost
             problem=FileProblem(
                 "no_form",
                 None,
@@ -220,6 +240,16 @@ def read_export(
             ),
         )
     else:
-        parsed = READERS[suffix](data, source, codebook.form(instrument, wave))
-    parsed.digest = digest
+        parsed = READERS[raw.suffix](raw.data, source, codebook.form(instrument, wave))
+    parsed.digest = raw.digest
     return parsed
+
+
+def read_export(
+    path: Path, raw_dir: Path, codebook: Codebook, instrument: str, wave: str
+) -> ParsedExport:
+    """One file of a wave folder, read at most once, as its form says."""
+    loaded = load_export(path, raw_dir)
+    if isinstance(loaded, ParsedExport):
+        return loaded
+    return parse_export(loaded, codebook, instrument, wave)
