@@ -8,10 +8,33 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from koryu_pipeline.codebook import Form
+from koryu_pipeline.codebook.routing import distinct
 from koryu_pipeline.warehouse.personal import MARKER
+
+
+def joined_text(frame: pd.DataFrame, columns: list[str], sep: str) -> pd.Series:
+    """Each row's cells in `columns` as text ("" where missing) joined by `sep`: built once
+    per distinct combination of cells, not per row."""
+    if frame.empty or not columns:
+        return pd.Series(
+            [sep.join("" for _ in columns)] * len(frame), index=frame.index, dtype=object
+        )
+    texts: list[list[str]] = []
+    codes = []
+    for c in columns:
+        col_codes, uniques = distinct(frame[c])
+        texts.append([str(u) for u in uniques] + [""])  # code -1 (missing) picks ""
+        codes.append(col_codes)
+    combos, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    joined = np.array(
+        [sep.join(texts[j][code] for j, code in enumerate(combo)) for combo in combos],
+        dtype=object,
+    )
+    return pd.Series(joined[inverse.reshape(-1)], index=frame.index, dtype=object)
 
 
 def _file_rank(wide: pd.DataFrame) -> pd.Series:
@@ -33,7 +56,7 @@ def _file_rank(wide: pd.DataFrame) -> pd.Series:
 
 def find_duplicates(wide: pd.DataFrame) -> pd.DataFrame:
     """Rows that repeat a response kept elsewhere: index, kept_file, kept_row."""
-    if wide.empty:
+    if wide.empty or wide["response_key"].is_unique:
         return pd.DataFrame(columns=["kept_file", "kept_row"])
     rank = wide["source_file"].map(_file_rank(wide))
     order = wide.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="stable")
@@ -56,12 +79,10 @@ def find_superseded(form: Form, wide: pd.DataFrame) -> pd.DataFrame:
     cols = list(form.supersede_on)
     if not cols or wide.empty:
         return pd.DataFrame(columns=["by_file", "by_row", "by_time"])
-    keyed = wide.dropna(subset=[cols[0]]).copy()
+    keyed = wide.dropna(subset=[cols[0]])
     if keyed.empty:
         return pd.DataFrame(columns=["by_file", "by_row", "by_time"])
-    keyed["_key"] = keyed[cols].apply(
-        lambda r: "\x1f".join("" if pd.isna(v) else str(v) for v in r), axis=1
-    )
+    keyed = keyed.assign(_key=joined_text(keyed, cols, "\x1f").astype("str"))
     # personal data scrubbed out of an identity leaves the marker, the same for everyone:
     # such responses cannot be told to be the same respondent's
     keyed = keyed[~keyed["_key"].str.contains(MARKER, regex=False)]

@@ -123,3 +123,42 @@ def test_identical_responses_within_one_export_are_two_respondents(tmp_path) -> 
     assert result.accepted["respondent_id"].is_unique
     assert sorted(result.rejections["rule"]) == ["duplicate", "duplicate"]
     assert set(result.rejections["source_file"]) == {"hires/2023/a_partial.csv"}
+
+
+def test_identity_keys_are_the_cells_joined(tmp_path):
+    """The supersede key (and a superseded record's value) joins the identity cells as text,
+    "" for an empty one, per distinct combination of cells."""
+    from koryu_pipeline.ingest.validation.dedupe import joined_text
+
+    xlsx(
+        tmp_path,
+        "a.xlsx",
+        [
+            base_ministry(org_name="A省", personnel_line="行政職"),
+            base_ministry(org_name="A省"),
+            base_ministry(org_name="B省", personnel_line="行政職"),
+            base_ministry(org_name="A省", personnel_line="行政職"),
+            base_ministry(org_name=None),
+        ],
+    )
+    w = wide(tmp_path).set_axis(pd.RangeIndex(10, 15))
+    cols = ["org_name", "personnel_line"]
+    got = joined_text(w, cols, "/")
+    assert got.index.equals(w.index)
+    assert got.tolist() == [
+        "/".join("" if pd.isna(v) else str(v) for v in row)
+        for row in w[cols].itertuples(index=False)
+    ]
+    assert got.tolist() == ["A省/行政職", "A省/", "B省/行政職", "A省/行政職", "/"]
+    assert joined_text(w.iloc[:0], cols, "/").empty
+
+
+def test_duplicates_within_one_frame_are_still_found(tmp_path):
+    """find_duplicates on keys not numbered (as a reader gives them): a key twice in one
+    frame is a duplicate, a frame of distinct keys has none."""
+    xlsx(tmp_path, "a.xlsx", [base_ministry(), base_ministry(org_name="B省")])
+    w = wide(tmp_path)
+    assert find_duplicates(w).empty
+    w.loc[1, "response_key"] = w.loc[0, "response_key"]
+    dups = find_duplicates(w)
+    assert dups.index.tolist() == [1] and dups["kept_row"].tolist() == [2]
