@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from koryu_pipeline.codebook import extra_form_dirs
-from koryu_pipeline.warehouse.parquet import parquet_bytes, write_atomic
+from koryu_pipeline.warehouse.parquet import write_atomic
 from koryu_pipeline.warehouse.personal import personal_data_found
 
 CACHE_DIR = "staging/_files"
@@ -73,7 +73,11 @@ def store(path: Path, table: pa.Table) -> bool:
     export is then simply read again next time). Returns whether it was written."""
     if personal_data_found(table):
         return False
-    return write_atomic(path, parquet_bytes(table))
+    sink = pa.BufferOutputStream()
+    # the Arrow schema is kept (unlike the tables': analysts' tools need no pandas or Arrow
+    # metadata), with the entry's own metadata and exact types
+    pq.write_table(table, sink, compression="zstd", store_schema=True)
+    return write_atomic(path, sink.getvalue().to_pybytes())
 
 
 def prune(warehouse: Path, instrument: str, wave: str, keep: set[Path]) -> list[str]:

@@ -169,7 +169,10 @@ def test_a_kept_validation_takes_the_files_name_of_the_day(tmp_path):
     (parsed,) = _read(raw, "hires")
     other = read_export(folder / "x.csv", raw, get_codebook(), "hires", "2023")
     both = [parsed, other]
-    _distinct_names(both)
+    for p, name in zip(both, _distinct_names([p.source_file for p in both]), strict=True):
+        p.source_file = name
+        if p.frame is not None:
+            p.frame["source_file"] = name
     assert other.source_file == "hires/2023/x.csv (2)"
     fresh = validate_wave(form, both)
     assert set(fresh.rejections["source_file"]) == {"hires/2023/x.csv", "hires/2023/x.csv (2)"}
