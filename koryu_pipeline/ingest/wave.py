@@ -99,7 +99,7 @@ class _Files:
                     entry.unlink(missing_ok=True)  # written by a bug since fixed: read again
                 else:
                     self.reused += 1
-                    said = _said(fv.rows, fv.problem, fv.source_file)
+                    said = _said(fv.rows, fv.problem, fv.source_file).replace(" read", "")
                     return fv, f"{said} (unchanged since it was last read: its result reused)"
         parsed = parse_export(loaded, self.codebook, form.instrument, self.wave)
         del loaded  # the bytes: the frame is all that is needed now
