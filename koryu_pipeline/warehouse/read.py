@@ -1,13 +1,15 @@
 """Reading the fact tables back (every instrument and wave) for the marts.
 
 The frames hold the values on disk, compactly: at 1M responses the facts are ~1M
-respondents, ~5M answers and ~4M exposures, nearly all of it a few hundred distinct ids and
-labels repeated. So every string column is a pandas categorical (read from Parquet's own
-dictionary pages, not decoded row by row), `respondent_id` one categorical whose categories
-(every id, once) the three tables share -- its codes are then one integer code space in
-which the marts join exposures, answers and respondents without comparing strings -- and
-integers and booleans are pandas' nullable types (an int16 column with nulls stays 2 bytes
-a row, not a float64). Rows come in partition path order, as `read_partitions` gives them.
+respondents, ~5M answers and ~4M exposures, nearly all of it repeated strings (an id on
+each of its respondent's rows, a few hundred distinct labels). So every string column is a
+pandas categorical (read from Parquet's own dictionary pages, not decoded row by row),
+`respondent_id` one categorical whose categories (every id, once) the three tables share
+-- its codes are then one integer code space in which the marts join exposures, answers
+and respondents without comparing strings -- with sorted categories, so that a column
+sorts as its strings would; integers and booleans are pandas' nullable types (an int16
+column with nulls stays 2 bytes a row, not a float64). Rows come in partition path order,
+as `read_partitions` gives them.
 """
 
 from __future__ import annotations
@@ -53,22 +55,37 @@ def read_facts(
         at = table.schema.get_field_index(RESPONDENT_ID)
         runs.append(Runs.of(table.column(at)))
         table = table.remove_column(at)
-        frames.append(
-            (
-                at,
-                table.to_pandas(
-                    types_mapper=_PANDAS_TYPES.get, split_blocks=True, self_destruct=True
-                ),
-            )
+        frame = table.to_pandas(
+            types_mapper=_PANDAS_TYPES.get, split_blocks=True, self_destruct=True
         )
         del table
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = _in_order(frame[col])
+        frames.append((at, frame))
     ids, codes = shared_codes(runs)
-    dtype = pd.CategoricalDtype(pd.Index(ids.to_pandas()))
+    categories = pd.Index(ids.to_pandas())
+    if not categories.is_monotonic_increasing:  # e.g. two waves' ids interleave
+        order = categories.argsort()
+        categories = categories.take(order)
+        new = np.empty(len(order) + 1, np.int32)
+        new[order] = np.arange(len(order), dtype=np.int32)
+        new[-1] = -1  # null stays null
+        codes = [new[own] for own in codes]
+    dtype = pd.CategoricalDtype(categories)
     for (at, frame), own in zip(frames, codes, strict=True):
         frame.insert(at, RESPONDENT_ID, pd.Categorical.from_codes(own, dtype=dtype))
     pa.default_memory_pool().release_unused()  # the Arrow tables are gone: give it back
     (_, respondents), (_, answers), (_, exposures) = frames
     return respondents, answers, exposures
+
+
+def _in_order(s: pd.Series) -> pd.Series:
+    """A categorical with its categories sorted: it sorts (and groups) as its strings do."""
+    categories = s.cat.categories
+    if categories.is_monotonic_increasing:
+        return s
+    return s.cat.reorder_categories(categories.sort_values())
 
 
 def read_table(root: Path, table: str, schema: pa.Schema) -> pa.Table:

@@ -131,3 +131,23 @@ def test_shared_codes_of_unsorted_chunked_ids_with_nulls() -> None:
         assert own.dtype == np.int32
         decoded = [None if c < 0 else dictionary[c].as_py() for c in own]
         assert decoded == column.to_pylist()
+
+
+def test_categoricals_sort_as_their_strings(tmp_path: Path, facts) -> None:
+    """Two waves' ids interleave: the shared categories are sorted all the same."""
+    cb = get_codebook()
+    for wave, suffix in (("2023", ""), ("2024", "~")):  # "x~" sorts between "x" and "y"
+        frames = {}
+        for key, frame in zip(FACT_INPUTS, facts, strict=True):
+            ministry = frame.loc[frame["instrument"] == "ministry"]
+            ministry = ministry.assign(respondent_id=ministry["respondent_id"] + suffix)
+            frames[("ministry", key)] = ministry.assign(wave=int(wave))
+        write_wave(cb, tmp_path, wave, frames, tables=FACT_INPUTS)
+    respondents, answers, _ = read_facts(cb, tmp_path)
+    ids = respondents["respondent_id"]
+    assert list(ids.cat.categories) == sorted(ids.astype(str))
+    assert _plain(ids.sort_values()) == sorted(ids.astype(str))
+    labels = answers["option_label"]
+    assert list(labels.cat.categories) == sorted(labels.dropna().astype(str).unique())
+    stored = facts[1].loc[facts[1]["instrument"] == "ministry", "respondent_id"]
+    assert _plain(answers["respondent_id"]) == _plain(pd.concat([stored, stored + "~"]))
