@@ -10,9 +10,11 @@ in its total row (全体, group_code 0, `is_total`), which counts everyone.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook, wave_number
+from koryu_pipeline.marts.codes import Counts, Facts, code_facts
 from koryu_pipeline.marts.questions import data_waves, skeleton, tabulate
 from koryu_pipeline.marts.suppress import suppress
 from koryu_pipeline.warehouse.frames import conform, empty
@@ -59,27 +61,24 @@ def _groups(codebook: Codebook, waves: dict[str, list[str]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _membership(codebook: Codebook, respondents: pd.DataFrame) -> pd.DataFrame:
-    """respondent_id, attribute, group_code: one row per respondent and attribute it has,
-    and one in the attribute's total for every respondent."""
-    parts = []
+def _group_counts(codebook: Codebook, respondents: pd.DataFrame, facts: Facts) -> dict[str, Counts]:
+    """Per attribute, the counts by group. A respondent is in the group of its attribute
+    code (if it has one) and in the attribute's total; its exposures and answers reach the
+    group by its respondent code, not by a join that repeats them per attribute."""
+    codes = facts.respondent_codes(respondents["respondent_id"])
+    members: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for instrument in codebook.instruments:
-        mine = respondents.loc[respondents["instrument"] == instrument]
+        mine = (respondents["instrument"] == instrument).to_numpy(dtype=bool, na_value=False)
         for attribute in breakdown_attributes(codebook, instrument):
-            code = mine[f"{attribute}_code"]
-            ids = mine["respondent_id"]
-            parts.append(
-                pd.DataFrame(
-                    {"respondent_id": ids, "attribute": attribute, "group_code": code}
-                ).loc[code.notna()]
+            code = respondents[f"{attribute}_code"]
+            has = mine & code.notna().to_numpy(dtype=bool)
+            members.setdefault(attribute, []).extend(
+                [
+                    (codes[has], code[has].astype("int64").to_numpy()),
+                    (codes[mine], np.full(int(mine.sum()), TOTAL_CODE, np.int64)),
+                ]
             )
-            parts.append(
-                pd.DataFrame(
-                    {"respondent_id": ids, "attribute": attribute, "group_code": TOTAL_CODE}
-                )
-            )
-    out = pd.concat(parts, ignore_index=True)
-    return out.astype({"group_code": "int64"})
+    return facts.count_groups(members)
 
 
 def breakdown_tables(
@@ -88,22 +87,25 @@ def breakdown_tables(
     answers: pd.DataFrame,
     exposures: pd.DataFrame,
     suppress_below: int,
+    facts: Facts | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every breakdown table, keyed by `breakdown_key`. All attributes are counted in one
-    pass: each exposure is repeated once per attribute of its respondent."""
+    """Every breakdown table, keyed by `breakdown_key`. All attributes are counted from the
+    facts coded once (`facts`, as build_marts passes them, or coded here)."""
     keys = breakdown_table_keys(codebook)
-    waves = {i: data_waves(exposures, i) for i in codebook.instruments}
+    facts = facts if facts is not None else code_facts(answers, exposures)
+    waves = {i: data_waves(facts.exposure_cells, i) for i in codebook.instruments}
     cells = skeleton(codebook, waves)
     groups = _groups(codebook, waves)
     if cells.empty or groups.empty:
         return {key: empty(BREAKDOWN_SCHEMA) for key in keys}
     cells = cells.merge(groups, on=["instrument", "wave"])
-    x = exposures.merge(_membership(codebook, respondents), on="respondent_id")
-    counted = tabulate(cells, answers, x, by=("attribute", "group_code"))
+    counts = _group_counts(codebook, respondents, facts)
+    counted = tabulate(cells, counts, by=("attribute", "group_code"))
     frame = suppress(counted, suppress_below, cell=CELL)
     frame = conform(frame, BREAKDOWN_SCHEMA, ("instrument", "attribute", *BREAKDOWN_SORT))
     parts = {
         breakdown_key(str(i), str(a)): part.reset_index(drop=True)
         for (i, a), part in frame.groupby(["instrument", "attribute"], sort=False)
     }
-    return {key: parts.get(key, empty(BREAKDOWN_SCHEMA)) for key in keys}
+    blank = empty(BREAKDOWN_SCHEMA)
+    return {key: parts[key] if key in parts else blank.copy() for key in keys}

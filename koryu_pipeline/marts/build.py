@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.marts.breakdowns import breakdown_tables
+from koryu_pipeline.marts.codes import code_facts
 from koryu_pipeline.marts.comparisons import comparison_tables
 from koryu_pipeline.marts.dictionary import build_data_dictionary
 from koryu_pipeline.marts.headlines import headlines
@@ -41,10 +42,17 @@ def build_marts(
 ) -> MartTables:
     """All marts from the three fact tables (every instrument and wave)."""
     registry = table_registry(codebook)
-    frames: dict[str, pd.DataFrame] = dict(question_tables(codebook, answers, exposures))
+    # coded once: every count below is a bincount over these codes (marts/codes.py)
+    facts = code_facts(answers, exposures)
+    frames: dict[str, pd.DataFrame] = dict(
+        question_tables(codebook, answers, exposures, facts=facts)
+    )
     results = question_results(frames)
     frames[QUESTION_RESULTS] = results
-    frames.update(breakdown_tables(codebook, respondents, answers, exposures, suppress_below))
+    frames.update(
+        breakdown_tables(codebook, respondents, answers, exposures, suppress_below, facts=facts)
+    )
+    del facts
     comparisons = comparison_tables(codebook, results)
     frames.update(comparisons)
     frames[HEADLINES] = headlines(codebook, results, comparisons)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook
+from koryu_pipeline.marts.codes import cell_codes, truthy
 from koryu_pipeline.warehouse.tables import (
     EXPOSURES,
     PERCENT_COLUMNS,
@@ -88,16 +90,14 @@ def check_base_le_shown(frame: pd.DataFrame) -> CheckResult:
 
 def check_bases_match_facts(results: pd.DataFrame, exposures: pd.DataFrame) -> CheckResult:
     """The marts' bases recounted from facts/exposures: shown_n = routed, base_n = routed and
-    answered, for every question (item) and wave."""
-    x = exposures.assign(
-        shown=exposures["shown"].fillna(False).astype(bool),
-        answered=exposures["answered"].fillna(False).astype(bool),
-    )
-    x = x.assign(took=x["shown"] & x["answered"])
-    facts = (
-        x.groupby(_CELL, dropna=False)
-        .agg(fact_shown_n=("shown", "sum"), fact_base_n=("took", "sum"))
-        .reset_index()
+    answered, for every question (item) and wave. Counted on integer codes of the cells
+    (marts/codes.py), not by grouping the exposures on their strings."""
+    cell, cells = cell_codes(exposures, _CELL)
+    shown = truthy(exposures["shown"])
+    took = shown & truthy(exposures["answered"])
+    facts = cells.assign(
+        fact_shown_n=np.bincount(cell[shown], minlength=len(cells)),
+        fact_base_n=np.bincount(cell[took], minlength=len(cells)),
     )
     marts = results.drop_duplicates(_CELL)[[*_CELL, "base_n", "shown_n"]]
     both = marts.merge(facts, on=_CELL, how="left")

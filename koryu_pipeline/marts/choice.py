@@ -4,30 +4,23 @@ One vectorised pass over all questions at once (a run is dominated by fixed cost
 per-question loops). Every choice type is counted alike: a single or multi/top-N question is
 one "item" (item_id null), a likert question is one single-choice item per row of its grid.
 Bases come from the exposures (routing), never from the answers, so a follow-up's base is who
-was routed to it and answered, and options nobody chose keep their row with n = 0.
+was routed to it and answered, and options nobody chose keep their row with n = 0. The
+counts themselves are taken from the facts coded once (marts/codes.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from koryu_pipeline.codebook import Entry, Form, wave_number
+from koryu_pipeline.marts.codes import CELL_KEYS, NO_ITEM, Counts, item_key
 from koryu_pipeline.marts.intervals import wilson
 from koryu_pipeline.marts.likert import scale_codes
 
-NO_ITEM = ""  # join key for questions without items (item_id is null there)
-CELL_KEYS = ["instrument", "wave", "question_id", "_item"]
-
-
-def item_key(s: pd.Series) -> pd.Series:
-    return s.astype(object).where(s.notna(), NO_ITEM).astype(str)
-
-
-def _truthy(s: pd.Series) -> pd.Series:
-    return s.fillna(False).astype(bool)
+__all__ = ["CELL_KEYS", "NO_ITEM", "count_cells", "item_key", "skeleton_rows"]
 
 
 def skeleton_rows(form: Form, qsort: int, entry: Entry) -> list[dict[str, object]]:
@@ -62,43 +55,26 @@ def skeleton_rows(form: Form, qsort: int, entry: Entry) -> list[dict[str, object
 
 def count_cells(
     cells: pd.DataFrame,
-    answers: pd.DataFrame,
-    exposures: pd.DataFrame,
+    counts: Counts | Mapping[str, Counts],
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Fill the skeleton `cells` (from skeleton_rows, crossed with any `by` group columns)
-    with n, base_n, shown_n, pct, ci_low, ci_high, pct_of_responses. `by` columns must be on
-    `exposures` too (the respondent's group); answers need none."""
-    by = list(by)
+    with n, base_n, shown_n, pct, ci_low, ci_high, pct_of_responses. `counts`: over
+    everyone, or per attribute (then `by` is ("attribute", "group_code"), on the cells)."""
     keys = [*CELL_KEYS, *by]
-    x = exposures.loc[_truthy(exposures["shown"])]
-    x = x.assign(_item=item_key(x["item_id"]))
-    took = x.loc[_truthy(x["answered"])]
-    shown_n = x.groupby(keys, sort=False).size().rename("shown_n").reset_index()
-    base_n = took.groupby(keys, sort=False).size().rename("base_n").reset_index()
-    # Only answers of respondents routed to the question (and item) count.
-    a = answers[["respondent_id", "instrument", "wave", "question_id", "item_id", "option_code"]]
-    a = a.assign(_item=item_key(a["item_id"]), option_code=a["option_code"].astype("int64"))
-    chosen = a.drop(columns="item_id").merge(
-        took[["respondent_id", *keys]].drop_duplicates(),
-        on=["respondent_id", *CELL_KEYS],
-    )
-    n = (
-        chosen.drop_duplicates(["respondent_id", *keys, "option_code"])
-        .groupby([*keys, "option_code"], sort=False)
-        .size()
-        .rename("n")
-        .reset_index()
-    )
     out = cells.assign(_item=item_key(cells["item_id"]), option_code=cells["option_code"])
+    out = out.reset_index(drop=True)
     out["option_code"] = out["option_code"].astype("int64")
-    out = (
-        out.merge(n, on=[*keys, "option_code"], how="left")
-        .merge(base_n, on=keys, how="left")
-        .merge(shown_n, on=keys, how="left")
-    )
-    for col in ("n", "base_n", "shown_n"):
-        out[col] = out[col].fillna(0).astype("int64")
+    if isinstance(counts, Counts):
+        n, base_n, shown_n = counts.at(out)
+    else:
+        n, base_n, shown_n = (np.zeros(len(out), np.int64) for _ in range(3))
+        attribute = out["attribute"].to_numpy()
+        for name, of in counts.items():
+            rows = np.flatnonzero(attribute == name)
+            part = out.iloc[rows]
+            n[rows], base_n[rows], shown_n[rows] = of.at(part, part["group_code"])
+    out["n"], out["base_n"], out["shown_n"] = n, base_n, shown_n
     total = out.groupby(keys, sort=False)["n"].transform("sum")
     base = out["base_n"].to_numpy(dtype=float)
     count = out["n"].to_numpy(dtype=float)

@@ -6,12 +6,13 @@ codebook's forms and the exposures, so a new question or wave is a change to the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
 from koryu_pipeline.codebook import Codebook
 from koryu_pipeline.marts.choice import CELL_KEYS, count_cells, skeleton_rows
+from koryu_pipeline.marts.codes import Counts, Facts, code_facts
 from koryu_pipeline.marts.likert import add_likert_summaries
 from koryu_pipeline.warehouse.frames import conform, empty
 from koryu_pipeline.warehouse.tables import (
@@ -23,7 +24,7 @@ from koryu_pipeline.warehouse.tables import (
 
 
 def data_waves(frame: pd.DataFrame, instrument: str) -> list[str]:
-    """Waves of `instrument` present in a fact frame, sorted."""
+    """Waves of `instrument` present in a fact frame (or its distinct cells), sorted."""
     waves = frame.loc[frame["instrument"] == instrument, "wave"].dropna().astype(str)
     return sorted(set(waves))
 
@@ -42,13 +43,12 @@ def skeleton(codebook: Codebook, waves: dict[str, list[str]]) -> pd.DataFrame:
 
 def tabulate(
     cells: pd.DataFrame,
-    answers: pd.DataFrame,
-    exposures: pd.DataFrame,
+    counts: Counts | Mapping[str, Counts],
     by: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Counts, percentages, intervals and likert summaries for the skeleton `cells`."""
-    counts = count_cells(cells, answers, exposures, by)
-    out = add_likert_summaries(counts, [*CELL_KEYS, *by])
+    counted = count_cells(cells, counts, by)
+    out = add_likert_summaries(counted, [*CELL_KEYS, *by])
     out["suppressed"] = False
     return out
 
@@ -66,25 +66,29 @@ def question_tables(
     answers: pd.DataFrame,
     exposures: pd.DataFrame,
     waves: dict[str, Iterable[str]] | None = None,
+    facts: Facts | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every per-question table, keyed by `question_key`. `waves` (instrument -> waves)
     defaults to the waves present in the exposures; a wave whose form lacks the question
-    simply has no rows in that question's table."""
-    cells = skeleton(codebook, waves_of(codebook, exposures, waves))
+    simply has no rows in that question's table. `facts`: the answers and exposures
+    already coded (build_marts codes them once for every mart)."""
+    facts = facts if facts is not None else code_facts(answers, exposures)
+    cells = skeleton(codebook, waves_of(codebook, facts.exposure_cells, waves))
     frames: dict[tuple[str, str], pd.DataFrame] = {}
     if not cells.empty:
         # One conversion for all, then split: within a question the results order
         # (instrument, wave, question_sort, item, option) is the table's order.
-        done = conform(tabulate(cells, answers, exposures), QUESTION_SCHEMA, RESULTS_SORT)
+        done = conform(tabulate(cells, facts.count()), QUESTION_SCHEMA, RESULTS_SORT)
         frames = {
             (str(i), str(q)): part.reset_index(drop=True)
             for (i, q), part in done.groupby(["instrument", "question_id"], sort=False)
         }
     out: dict[str, pd.DataFrame] = {}
+    blank = empty(QUESTION_SCHEMA)  # typed once: a question without data is common
     for instrument in codebook.instruments:
         for qid in instrument_questions(codebook, instrument):
             part = frames.get((instrument, qid))
-            out[question_key(instrument, qid)] = empty(QUESTION_SCHEMA) if part is None else part
+            out[question_key(instrument, qid)] = blank.copy() if part is None else part
     return out
 
 
