@@ -195,14 +195,18 @@ def build_answers_and_exposures(
         start[:, j] = take_by_code(cell, starts_u, 0)
         count[:, j] = take_by_code(cell, counts_u, 0)
 
-    # answers: one row per option of each cell, respondent by respondent, target by target
+    # answers: one row per option of each cell, respondent by respondent, target by target;
+    # a cell's k-th answer row takes the option at its start + k
     cells = count.ravel()
     which = np.repeat(np.arange(n * t, dtype=np.int64), cells)
-    ends = np.cumsum(cells)
-    within = np.arange(len(which), dtype=np.int64) - np.repeat(ends - cells, cells)
-    option = np.asarray(flat, dtype=np.int64)[start.ravel()[which] + within]
+    at = np.repeat(start.ravel() - (np.cumsum(cells) - cells), cells)
+    at += np.arange(len(at), dtype=np.int64)
+    option = np.asarray(flat, dtype=np.int64)[at]
+    del at, start, count, cells
     a_row, a_target = np.divmod(which, t) if t else (which, which)
+    del which
     a = _answers(form, targets, ids, rank, rank_bound, a_row, a_target, option)
+    del a_row, a_target, option
 
     # exposures: one row per respondent and target
     x_row, x_target = np.divmod(np.arange(n * t, dtype=np.int64), t) if t else (None, None)

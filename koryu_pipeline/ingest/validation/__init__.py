@@ -62,6 +62,7 @@ READER_RULES = ("malformed_row",)
 SUBMITTED_COLUMN = "完了時刻/タイムスタンプ"  # the submission column, as a rejection names it
 _REJECTION_COLUMNS = [c for c in REJECTIONS_SCHEMA.names if c not in ("instrument", "wave")]
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HASH_SLICE = 65536
 
 
 @dataclass
@@ -169,14 +170,18 @@ def _rule_records(form: Form, wide: pd.DataFrame) -> pd.DataFrame:
                 ),
             }
         )
-    # object columns holding the values as built (None stays None, not NaN)
-    out = pd.DataFrame(
+    # object columns holding the values as built (None stays None, not NaN), in the order of
+    # the rows they name (the file's order: its Arrow form keeps them with their rows)
+    order = np.argsort(index, kind="stable")
+    return pd.DataFrame(
         {
-            c: pd.Series([r[c] for r in records], dtype="int64" if c == "source_row" else object)
+            c: pd.Series(
+                [records[k][c] for k in order.tolist()],
+                dtype="int64" if c == "source_row" else object,
+            )
             for c in RECORD_COLUMNS
         }
     )
-    return out.sort_values("source_row", kind="stable").reset_index(drop=True)
 
 
 def _numbered(wide: pd.DataFrame) -> pd.DataFrame:
@@ -223,7 +228,7 @@ def validate_wave(form: Form, exports: list[ParsedExport]) -> WaveValidation:
 # ------------------------------------------------------------------ across the files
 
 
-def _respondent_ids(form: Form, keys: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def respondent_ids(form: Form, keys: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """stable_id(instrument[0], instrument, wave, key) of each key (readers/normalise.py),
     and the ids' sort key. A SHA-256 per response is inherent to the ids, so that is all
     done per key: the hex digits are spelt out by numpy. An id is the prefix and the first
@@ -237,8 +242,12 @@ def _respondent_ids(form: Form, keys: pd.Series) -> tuple[pd.Series, np.ndarray]
         h.update(key)
         return h.digest()[:8]
 
-    raw = pa.array(keys.array, type=pa.large_string())
-    digests = b"".join([head(k) for k in raw.cast(pa.large_binary()).to_numpy(False)])
+    raw = pa.array(keys.array, type=pa.large_string()).cast(pa.large_binary())
+    # in slices, so only a slice's keys are ever Python bytes at once
+    digests = b"".join(
+        b"".join([head(k) for k in raw.slice(at, _HASH_SLICE).to_numpy(zero_copy_only=False)])
+        for at in range(0, len(raw), _HASH_SLICE)
+    )
     head8 = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8)
     prefix = np.frombuffer(form.instrument[0].encode("utf-8"), dtype=np.uint8)
     width = len(prefix) + 16
@@ -429,7 +438,8 @@ def combine_files(form: Form, files: list[FileValidation]) -> WaveValidation:
     # the accepted rows in respondent_id order (a stable sort: rows of equal ids keep theirs)
     keep = np.flatnonzero(~rejected)
     if len(keep):
-        ids, order_key = _respondent_ids(form, wide["response_key"].take(keep))
+        keys = wide["response_key"]
+        ids, order_key = respondent_ids(form, keys if len(keep) == len(keys) else keys.take(keep))
         order = np.argsort(order_key, kind="stable")
         accepted = wide.take(keep[order]).reset_index(drop=True)
         accepted.insert(0, "respondent_id", ids.take(order).reset_index(drop=True))

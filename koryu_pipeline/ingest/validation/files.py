@@ -51,7 +51,6 @@ _RECORD_TYPE = pa.struct(
         ("message", pa.string()),
     ]
 )
-_SEPARATOR = "\x1f"  # joins a list's labels to find its distinct lists (see _lists_back)
 
 
 def empty_records() -> pd.DataFrame:
@@ -66,7 +65,7 @@ class FileValidation:
     rows: int  # data rows in the file, as the reader counted them
     problem: FileProblem | None = None
     row_problems: list[RowProblem] = field(default_factory=list)
-    # RECORD_COLUMNS, ordered by source_row (then rule order); object columns, None if empty
+    # RECORD_COLUMNS in the order of the rows they name; object columns, None if empty
     records: pd.DataFrame = field(default_factory=empty_records)
     # the rows the cross-file part takes: None when the file has none (a problem, no rows)
     wide: pd.DataFrame | None = None
@@ -132,8 +131,9 @@ def _records_array(records: pd.DataFrame, source_rows: np.ndarray) -> pa.Array:
     ).any():
         raise ValueError("a rule record names a row the file does not have")
     row = order[at]
-    if (np.diff(row) < 0).any():
-        raise ValueError("rule records must be ordered by source_row")
+    if (np.diff(row) < 0).any():  # grouped by row, as a list array holds them
+        records = records.iloc[np.argsort(row, kind="stable")]
+        row = np.sort(row, kind="stable")
     counts = np.bincount(row, minlength=n)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     values = pa.StructArray.from_arrays(
@@ -200,25 +200,35 @@ def _strings_back(array: pa.ChunkedArray, dtype: str) -> pd.Series:
 
 
 def _lists_back(array: pa.ChunkedArray) -> pd.Series:
-    """list<string> -> tuples (None where null), built once per distinct list: lists are
-    told apart by their labels joined (no label holds the separator; checked) and their
-    length (so [] and [""] differ)."""
+    """list<string> -> tuples (None where null), each distinct list turned into a tuple
+    once. A list is told apart by its labels' codes read as the digits of one integer (code
+    + 1, so the length is in the number too); when a list is too long for that, by its
+    Python value."""
     array = array.combine_chunks()
-    flat = pc.list_flatten(array)
-    if len(flat) and pc.any(pc.match_substring(flat, _SEPARATOR)).as_py():
+    n = len(array)
+    labels = pc.dictionary_encode(pc.list_flatten(array))
+    digits = labels.indices.to_numpy(zero_copy_only=False).astype(np.int64) + 1
+    base = len(labels.dictionary) + 1
+    offsets = array.offsets.to_numpy()
+    offsets = offsets - offsets[0]
+    lengths = np.diff(offsets)
+    longest = int(lengths.max()) if n else 0
+    if longest and longest * np.log2(base) >= 62:  # the number would not fit in an int64
         return pd.Series([None if v is None else tuple(v) for v in array.to_pylist()], dtype=object)
-    joined = pc.binary_join(array, _SEPARATOR)
-    length = pc.cast(pc.list_value_length(array), pa.string())
-    key = pc.dictionary_encode(pc.binary_join_element_wise(joined, length, "\x1e"))
-    codes = key.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-    uniques = key.dictionary.to_pylist()
-    tuples: list[tuple[str, ...]] = []
-    for u in uniques:
-        text, _, count = str(u).rpartition("\x1e")
-        tuples.append(tuple(text.split(_SEPARATOR)) if int(count) else ())
-    per_value = np.empty(len(tuples), dtype=object)
-    per_value[:] = tuples
-    return pd.Series(take_by_code(codes, per_value, None), dtype=object)
+    # the k-th label of a list weighs base**k; a list's number is the sum of its labels'
+    position = np.arange(len(digits), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    weighted = digits * np.power(base, position, dtype=np.int64)
+    total = np.concatenate([[0], np.cumsum(weighted)])
+    number = total[offsets[1:]] - total[offsets[:-1]]
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    codes, uniques = pd.factorize(np.where(valid, number, -1))
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes] = np.arange(n)  # a row of each distinct number (any: they hold one list)
+    per_value = np.empty(len(uniques), dtype=object)
+    per_value[:] = [
+        None if not valid[row] else tuple(array[int(row)].as_py()) for row in first.tolist()
+    ]
+    return pd.Series(per_value[codes], dtype=object)
 
 
 def _records_back(array: pa.ChunkedArray, source_rows: np.ndarray) -> pd.DataFrame:

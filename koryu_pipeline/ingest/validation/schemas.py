@@ -148,7 +148,8 @@ def validate_responses(form: Form, wide: pd.DataFrame) -> pd.DataFrame | None:
     """Run the schema lazily over `wide`: pandera's failure cases, or None when it passes."""
     try:
         with shared_routing(form, wide):
-            response_schema(form).validate(wide, lazy=True)
+            # inplace: the checks read the frame, nothing is written (and no copy is made)
+            response_schema(form).validate(wide, lazy=True, inplace=True)
         return None
     except pa.errors.SchemaErrors as err:
         return err.failure_cases

@@ -151,12 +151,17 @@ def test_tuples_round_trip_whatever_they_hold(tmp_path):
     form = get_codebook().form("hires", "2023")
     fv = validate_file(form, _read(raw, "hires")[0])
     assert fv.wide is not None
-    odd = [(), ("",), ("a;b", "c"), ("a", "b;c"), None, ("x\x1fy",)]
+    odd = [(), ("",), ("a;b", "c"), ("a", "b;c"), None, ("c", "a;b")]
     wide = fv.wide.assign(support_wishes=pd.Series(odd, dtype=object))
     back = _kept(replace(fv, wide=wide), tmp_path / "odd.parquet")
     assert back.wide is not None
     assert back.wide["support_wishes"].tolist() == odd
     _exact(wide, back.wide)
+    # a list too long to be numbered by its labels' codes comes back all the same
+    long = [tuple(f"label {k}" for k in range(40)), *odd[1:]]
+    wide = fv.wide.assign(support_wishes=pd.Series(long, dtype=object))
+    back = _kept(replace(fv, wide=wide), tmp_path / "long.parquet")
+    assert back.wide is not None and back.wide["support_wishes"].tolist() == long
 
 
 def test_a_kept_validation_takes_the_files_name_of_the_day(tmp_path):
@@ -222,11 +227,11 @@ def test_respondent_ids_are_stable_ids_of_the_numbered_keys(tmp_path):
 
 @pytest.mark.parametrize("instrument", ["hires", "調査"])
 def test_respondent_ids_for_any_instrument_name(instrument):
-    from koryu_pipeline.ingest.validation import _respondent_ids
+    from koryu_pipeline.ingest.validation import respondent_ids
 
     form = replace(get_codebook().form("hires", "2023"), instrument=instrument)
     keys = pd.Series(["at=1#0", "日本語のキー#1", "", "x" * 300 + "#0"], dtype="str")
-    ids, order_key = _respondent_ids(form, keys)
+    ids, order_key = respondent_ids(form, keys)
     expected = [stable_id(instrument[0], instrument, "2023", k) for k in keys]
     assert ids.tolist() == expected
     assert [expected[i] for i in order_key.argsort(kind="stable")] == sorted(expected)
