@@ -10,35 +10,58 @@ Row counts are the file's: the header may sit below blank or title rows, a cell 
 length, a few undecodable bytes cost only the cells they are in, and a row whose quoting is
 broken (a quote never closed, text after a closing quote) is reported as `malformed_row` with
 its line instead of swallowing the rows after it.
+
+How it reads: the header is looked for by the Python CSV reader (`records`), then the file
+is split into records by a byte scan (numpy; in UTF-8 the quote, the delimiter and the line
+breaks are single bytes) that proves it parses as the Python reader would read it -- every
+quote opens a cell or closes one before a delimiter or a line break, no record spans more
+than MAX_RECORD_LINES lines, a record spanning several has the header's width. Such a file
+is read by Arrow's CSV reader (C, multithreaded), rows of another width by the Python reader
+one by one; any other file is read by the Python reader whole, record by record, as the
+reference. The cells then stay Arrow columns: each field's distinct values are converted
+once, timestamps are parsed in bulk and the response key is concatenated in bulk.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from koryu_pipeline.codebook import Field, Form, normalise_text
 from koryu_pipeline.ingest.readers.base import (
     SUBMITTED_TEXT,
+    TEXT_DTYPE,
+    Coded,
     ParsedExport,
     RowProblem,
+    blank_cells,
     collect,
-    field_cells,
+    factorize,
+    field_column,
     find_header,
+    frame_column,
     is_personal_header,
+    join_text,
     match_headers,
     missing_column_problem,
-    scrubber_of,
+    scrubber_of_arrays,
     unreadable,
 )
 from koryu_pipeline.ingest.readers.normalise import (
     EncodingError,
     decode_csv_bytes,
-    parse_google_timestamp,
+    parse_google_timestamps,
+    utf8_csv,
 )
 
 TIMESTAMP_HEADER = "タイムスタンプ"
@@ -47,6 +70,12 @@ DELIMITERS = (",", "\t")  # Google's CSV; Excel's "Unicode text" is tab-separate
 # A quoted cell may hold line breaks; one spanning more lines than this is a quote left open.
 MAX_RECORD_LINES = 200
 _META = frozenset({TIMESTAMP_HEADER})
+# \r, \n and \r\n end a line, nothing else (as io.StringIO(text, newline="") splits it)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+_QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")
+_BOM = b"\xef\xbb\xbf"
+_SCAN_BYTES = 1 << 25  # bytes compared at a time by the scan (bounds its temporary arrays)
+_PYTHON_BATCH = 1 << 16  # rows the Python reader hands over to Arrow at a time
 
 # No ceiling on a cell's size: a long answer is data, not a reason to drop the file.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -58,26 +87,52 @@ def grid_header(field: Field) -> str:
     return f"{field.entry.header} [{field.item.label}]"
 
 
+class TextLines:
+    """The text's physical lines, split (and decoded) only as far as they are read: the
+    header is found in the first rows of a file of a million. `pieces` are the text in
+    order, each ending where a line does."""
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self._pieces = iter(pieces)
+        self._split: Iterator[re.Match[str]] = iter(())
+        self._lines: list[str] = []
+
+    def has(self, index: int) -> bool:
+        while len(self._lines) <= index:
+            match = next(self._split, None)
+            if match is None:
+                piece = next(self._pieces, None)
+                if piece is None:
+                    return False
+                self._split = _LINE.finditer(piece)
+                continue
+            self._lines.append(match.group())
+        return True
+
+    def __getitem__(self, index: int) -> str:
+        return self._lines[index]
+
+
 class _Lines:
     """The file's physical lines from `start`, for csv.reader, counting what it consumed.
     A record may take at most MAX_RECORD_LINES lines: past that the reader sees the end of
     the file (and reports the open quote), so a stray quote costs a bounded re-read."""
 
-    def __init__(self, lines: list[str], start: int) -> None:
+    def __init__(self, lines: TextLines, start: int) -> None:
         self.lines, self.next, self.record_start = lines, start, start
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        if self.next >= len(self.lines) or self.next - self.record_start >= MAX_RECORD_LINES:
+        if not self.lines.has(self.next) or self.next - self.record_start >= MAX_RECORD_LINES:
             raise StopIteration
         self.next += 1
         return self.lines[self.next - 1]
 
 
 def records(
-    lines: list[str], delimiter: str, width: int | None = None
+    lines: TextLines, delimiter: str, width: int | None = None
 ) -> Iterator[tuple[int, int, list[str] | None]]:
     """(row number, first line, cells) per CSV record, rows numbered as a spreadsheet shows
     them and lines as a text editor does; cells None for a record whose quoting is broken
@@ -85,7 +140,7 @@ def records(
     not have `width` cells). Parsing resumes on the line after the broken record's first
     line, so every later row is read as itself."""
     number, pos = 0, 0
-    while pos < len(lines):
+    while lines.has(pos):
         feed = _Lines(lines, pos)
         reader = csv.reader(feed, delimiter=delimiter, strict=True)
         while True:
@@ -105,13 +160,20 @@ def records(
                 break
 
 
-def _table(text: str, known: frozenset[str]) -> tuple[list[str], str, int, list[str]] | None:
-    """(physical lines, delimiter, header row number, header cells): the delimiter under
-    which a header names the most `known` headers (comma on a tie). None when empty."""
-    lines = list(io.StringIO(text, newline=""))  # \r, \n and \r\n end a line; nothing else
-    best: tuple[int, str, int, list[str]] | None = None
+@dataclass(frozen=True)
+class _Header:
+    delimiter: str
+    row: int  # its row number
+    cells: list[str]
+
+
+def _header(lines: TextLines, present: set[str], known: frozenset[str]) -> _Header | None:
+    """The delimiter under which a header names the most `known` headers (comma on a tie),
+    and that header; delimiters other than the comma only when `present` in the text. None
+    when empty."""
+    best: tuple[int, _Header] | None = None
     for delimiter in DELIMITERS:
-        if delimiter != "," and delimiter not in text:
+        if delimiter != "," and delimiter not in present:
             continue
         rows = ((n, c) for n, _, c in records(lines, delimiter) if c is not None)
         found = find_header(rows, known)
@@ -119,12 +181,12 @@ def _table(text: str, known: frozenset[str]) -> tuple[list[str], str, int, list[
             continue
         score = sum(1 for h in found[1] if normalise_text(h) in known)
         if best is None or score > best[0]:
-            best = (score, delimiter, *found)
-    return None if best is None else (lines, best[1], best[2], best[3])
+            best = (score, _Header(delimiter, *found))
+    return None if best is None else best[1]
 
 
 def _data(
-    lines: list[str], delimiter: str, header_at: int, width: int, problems: list[RowProblem]
+    lines: TextLines, delimiter: str, header_at: int, width: int, problems: list[RowProblem]
 ) -> Iterator[tuple[int, Sequence[object]]]:
     """The rows below the header; broken ones go to `problems`, with their line."""
     for number, line, cells in records(lines, delimiter, width):
@@ -143,93 +205,425 @@ def _data(
         yield number, cells
 
 
+@dataclass
+class Rows:
+    """The non-empty data rows of a file: their numbers, their cells at the columns asked
+    for (text, "" where a row is short of them) and the rows that could not be split."""
+
+    numbers: np.ndarray  # int64
+    columns: list[pa.ChunkedArray]
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.numbers) + len(self.problems)
+
+
+def _no_rows(indices: Sequence[int]) -> Rows:
+    empty = pa.chunked_array([], pa.large_string())
+    return Rows(np.zeros(0, np.int64), [empty for _ in indices])
+
+
+def python_rows(
+    lines: TextLines, delimiter: str, header_at: int, width: int, indices: Sequence[int]
+) -> Rows:
+    """The reference reader: record by record in Python (`records`), a batch of rows at a
+    time into Arrow."""
+    problems: list[RowProblem] = []
+    rows = _data(lines, delimiter, header_at, width, problems)
+    numbers: list[np.ndarray] = []
+    chunks: list[list[pa.Array]] = [[] for _ in indices]
+    while batch := list(islice(rows, _PYTHON_BATCH)):
+        found, columns = collect(batch, indices)
+        numbers.append(np.array(found, dtype=np.int64))
+        for chunk, col in zip(chunks, columns, strict=True):
+            chunk.append(pa.array(["" if v is None else v for v in col], pa.large_string()))
+    out = _no_rows(indices)
+    out.problems = problems
+    if numbers:
+        out.numbers = np.concatenate(numbers)
+        out.columns = [pa.chunked_array(c, pa.large_string()) for c in chunks]
+    return out
+
+
+@dataclass
+class _Records:
+    """Every record of a file, as the byte scan finds them."""
+
+    data: np.ndarray  # the UTF-8 bytes
+    delimiter: int
+    quotes: np.ndarray  # where the quotes are: a byte after an odd number is inside a cell
+    starts: np.ndarray  # a record's first byte
+    ends: np.ndarray  # the byte after its text (its line break excluded)
+    lines: np.ndarray  # physical lines it spans
+
+    def cells(self, which: np.ndarray) -> np.ndarray:
+        """How many cells the records `which` (indices, ascending) have (0: an empty line):
+        the delimiters outside quotes, plus one."""
+        delimiters = np.zeros(len(which), np.int64)
+        if not len(which):
+            return delimiters
+        starts, ends = self.starts[which], self.ends[which]
+        if len(which) * 8 > len(self.starts):  # many: one pass over the whole text
+            spans = [(0, len(self.data))]
+        else:  # a few (multi-line cells, rows above the header): their own bytes
+            spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        for first, last in spans:
+            for i in range(first, last, _SCAN_BYTES):
+                block = self.data[i : min(i + _SCAN_BYTES, last)]
+                at = np.flatnonzero(block == self.delimiter) + i
+                at = at[np.searchsorted(self.quotes, at) % 2 == 0]
+                record = np.searchsorted(starts, at, "right") - 1
+                at, record = at[record >= 0], record[record >= 0]
+                record = record[at < ends[record]]
+                delimiters += np.bincount(record, minlength=len(which))
+        return np.where(ends > starts, delimiters + 1, 0)
+
+
+def _positions(data: np.ndarray, byte: int) -> np.ndarray:
+    found = [
+        np.flatnonzero(data[i : i + _SCAN_BYTES] == byte) + i
+        for i in range(0, len(data), _SCAN_BYTES)
+    ]
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+def scan_records(data: np.ndarray, delimiter: str) -> _Records | None:
+    """The records of UTF-8 text as the Python reader splits them -- or None when the scan
+    cannot prove it does: a quote that neither opens a cell (at its start) nor closes one
+    (before a delimiter, a line break, the end, or a second quote: an escaped one), an odd
+    number of quotes, a NUL. Then a quote's parity tells whether a byte is inside a quoted
+    cell, and the records are the text between line breaks outside quotes."""
+    size = len(data)
+    delim = ord(delimiter)
+    if size == 0:
+        empty = np.zeros(0, np.int64)
+        return _Records(data, delim, empty, empty, empty, empty)
+    if _positions(data, 0).size:
+        return None
+    quotes = _positions(data, _QUOTE)
+    if len(quotes) % 2:
+        return None
+    bounds = np.array([delim, _LF, _CR, _QUOTE], dtype=np.uint8)
+    opens, closes = quotes[0::2], quotes[1::2]
+    if not np.isin(data[opens[opens > 0] - 1], bounds).all():
+        return None
+    if not np.isin(data[closes[closes < size - 1] + 1], bounds).all():
+        return None
+    line_ends = _positions(data, _LF)  # the last byte of each line break
+    cr = _positions(data, _CR)
+    lone_cr = cr[data[np.minimum(cr + 1, size - 1)] != _LF]
+    if len(lone_cr):
+        line_ends = np.sort(np.concatenate([line_ends, lone_cr]))
+    crlf = (data[line_ends] == _LF) & (line_ends > 0)
+    crlf &= data[np.maximum(line_ends - 1, 0)] == _CR
+    outside = np.searchsorted(quotes, line_ends) % 2 == 0
+    starts = np.concatenate([[0], line_ends[outside] + 1])
+    ends = np.concatenate([(line_ends - crlf)[outside], [size]])
+    if starts[-1] == size:  # the text ends with a line break
+        starts, ends = starts[:-1], ends[:-1]
+    lines_total = len(line_ends) + int(not len(line_ends) or line_ends[-1] != size - 1)
+    first_line = np.searchsorted(line_ends, starts)
+    lines = np.diff(np.append(first_line, lines_total))
+    return _Records(data, delim, quotes, starts, ends, lines)
+
+
+def _arrow_table(
+    buffer: memoryview, delimiter: str, width: int, longest: int
+) -> tuple[pa.Table, int]:
+    """The rows of `width` cells, and how many rows of another width it skipped."""
+    names = [str(i) for i in range(width)]
+    skipped = 0
+
+    def skip(_row: object) -> str:  # a row of another width: read by the Python reader
+        nonlocal skipped
+        skipped += 1
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.BufferReader(pa.py_buffer(buffer)),
+        read_options=pacsv.ReadOptions(
+            column_names=names, block_size=max(1 << 24, 2 * longest + 16)
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter,
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=True,
+            ignore_empty_lines=True,
+            invalid_row_handler=skip,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.large_string()),
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table, skipped
+
+
+def arrow_rows(
+    utf8: memoryview, delimiter: str, header_at: int, width: int, indices: Sequence[int]
+) -> Rows | None:
+    """The rows as `python_rows` reads them, read by Arrow; None when the scan cannot prove
+    the two read the file alike (then the Python reader reads it)."""
+    data = np.frombuffer(utf8, np.uint8)
+    found = scan_records(data, delimiter)
+    if found is None:
+        return None
+    if (found.lines > MAX_RECORD_LINES).any():
+        return None  # the Python reader would report it, then re-read its lines
+    several = np.flatnonzero(found.lines[:header_at] > 1)
+    if (found.cells(several) != width).any():
+        return None  # a record above the header the Python reader would report
+    count = len(found.starts) - header_at
+    if count <= 0:
+        return _no_rows(indices)
+    numbers = np.arange(header_at, len(found.starts), dtype=np.int64) + 1
+    start = int(found.starts[header_at])
+    if bytes(data[start : start + 3]) == _BOM:  # Arrow would drop it
+        return None
+    lengths = found.ends[header_at:] - found.starts[header_at:]
+    longest = int(lengths.max())
+    if 2 * longest + 16 >= 2**31:
+        return None
+    table, skipped = _arrow_table(utf8[start:], delimiter, width, longest)
+    if skipped or table.num_rows != np.count_nonzero(lengths):
+        # rows of another width: which they are, and whether a record of several lines
+        # is one of them (the Python reader would report it)
+        cells = found.cells(np.arange(header_at, len(found.starts)))
+        regular = cells == width
+        if (found.lines[header_at:][~regular & (cells > 0)] > 1).any():
+            return None
+        if table.num_rows != np.count_nonzero(regular):
+            return None
+        other = np.flatnonzero(~regular & (cells > 0))
+    else:
+        regular = lengths > 0
+        other = np.zeros(0, np.int64)
+    keep = np.zeros(table.num_rows, dtype=bool)
+    for column in table.columns:  # empty_row: every cell blank
+        keep |= ~blank_cells(column)
+        if keep.all():
+            break
+    kept = numbers[regular][keep]
+    every = bool(keep.all())
+    nothing = pa.chunked_array([pa.array([""] * len(kept), pa.large_string())])
+    columns = [
+        nothing if i >= width else table.column(i) if every else pc.filter(table.column(i), keep)
+        for i in indices
+    ]
+    del table
+    if len(other):  # rows of another width, one by one as the Python reader reads them
+        rows = [
+            (
+                int(numbers[i]),
+                next(
+                    csv.reader(
+                        [
+                            bytes(
+                                data[found.starts[header_at + i] : found.ends[header_at + i]]
+                            ).decode()
+                        ],
+                        delimiter=delimiter,
+                        strict=True,
+                    )
+                ),
+            )
+            for i in other
+        ]
+        odd_numbers, odd_columns = collect(rows, indices)
+        if odd_numbers:
+            merged = np.concatenate([kept, np.array(odd_numbers, np.int64)])
+            order = pa.array(np.argsort(merged, kind="stable"))
+            columns = [
+                pc.take(
+                    pa.chunked_array(
+                        [
+                            *col.chunks,
+                            pa.array(["" if v is None else v for v in odd], pa.large_string()),
+                        ],
+                        pa.large_string(),
+                    ),
+                    order,
+                )
+                for col, odd in zip(columns, odd_columns, strict=True)
+            ]
+            kept = merged[order.to_numpy()]
+    return Rows(kept, columns)
+
+
+def _utf8_pieces(data: bytes, start: int, size: int = 1 << 20) -> Iterator[str]:
+    """UTF-8 bytes from `start` decoded about `size` bytes at a time, each piece ending with
+    a line (after a \\n byte, which is never part of another character)."""
+    while start < len(data):
+        cut = data.find(b"\n", start + size)
+        stop = len(data) if cut < 0 else cut + 1
+        yield data[start:stop].decode("utf-8")
+        start = stop
+
+
+class _Export:
+    """A CSV export: its lines (for the header search and the Python reader) and its UTF-8
+    bytes (for the byte scan and Arrow). A UTF-8 file is never decoded whole: its bytes are
+    the file's own, its lines decoded as far as they are read."""
+
+    def __init__(self, data: bytes) -> None:
+        """Raises EncodingError as decode_csv_bytes does."""
+        utf8 = utf8_csv(data)
+        if utf8 is None:
+            text, self.encoding = decode_csv_bytes(data)
+            self.utf8 = memoryview(text.encode("utf-8"))
+            self.lines = TextLines([text])
+            self.delimiters = {d for d in DELIMITERS if d in text}
+        else:
+            self.utf8, self.encoding = utf8
+            self.lines = TextLines(_utf8_pieces(data, len(data) - len(self.utf8)))
+            self.delimiters = {d for d in DELIMITERS if d.encode() in data}
+
+    def header(self, known: frozenset[str]) -> _Header | None:
+        return _header(self.lines, self.delimiters, known)
+
+    def rows(self, header: _Header, indices: Sequence[int]) -> Rows:
+        width = len(header.cells)
+        fast = arrow_rows(self.utf8, header.delimiter, header.row, width, indices)
+        if fast is not None:
+            return fast
+        return python_rows(self.lines, header.delimiter, header.row, width, indices)
+
+
 def count_csv_rows(data: bytes) -> int:
     """Data rows below the header (the タイムスタンプ row, else the first non-empty row),
     broken rows included, without a form."""
-    text, _ = decode_csv_bytes(data)
-    table = _table(text, _META)
-    if table is None:
+    export = _Export(data)
+    header = export.header(_META)
+    if header is None:
         return 0
-    lines, delimiter, header_at, headers = table
-    problems: list[RowProblem] = []
-    numbers, _ = collect(_data(lines, delimiter, header_at, len(headers), problems), [])
-    return len(numbers) + len(problems)
+    return export.rows(header, []).count
 
 
 def read_googleforms_csv(data: bytes, source_file: str, form: Form) -> ParsedExport:
     try:
-        text, encoding = decode_csv_bytes(data)
+        export = _Export(data)
     except EncodingError as exc:
         return unreadable(source_file, f"not a readable CSV export ({exc})")
+    encoding = export.encoding
     header_of = {f.column: grid_header(f) for f in form.fields}
-    table = _table(text, _META | {normalise_text(h) for h in header_of.values()})
-    if table is None:
+    header = export.header(_META | {normalise_text(h) for h in header_of.values()})
+    if header is None:
         return unreadable(source_file, "the file is empty")
-    lines, delimiter, header_at, headers = table
-    del table, text  # the lines are all that is read from now on
-    problems: list[RowProblem] = []
+    headers = header.cells
     norm_headers = [normalise_text(h) for h in headers]
     positions, missing = match_headers(form, headers, header_of)
     names = ([TIMESTAMP_HEADER] if TIMESTAMP_HEADER not in norm_headers else []) + [
         header_of[f.column] for f in missing
     ]
     if names:
-        numbers, _ = collect(_data(lines, delimiter, header_at, len(headers), problems), [])
         return ParsedExport(
             source_file,
-            len(numbers) + len(problems),
+            export.rows(header, []).count,
             problem=missing_column_problem(source_file, names),
             encoding=encoding,
         )
     used = set(positions.values())
     personal = [i for i, h in enumerate(headers) if i not in used and is_personal_header(h)]
     ts_at = norm_headers.index(TIMESTAMP_HEADER)
-    numbers, columns = collect(
-        _data(lines, delimiter, header_at, len(headers), problems),
-        [ts_at, *personal, *(positions[f.column] for f in form.fields)],
-    )
-    del lines
-    stamps = ["" if v is None else str(v) for v in columns[0]]
-    scrub = scrubber_of(columns[1 : 1 + len(personal)])
-    del columns[1 : 1 + len(personal)]  # personal values go no further than the scrubber
-    values = {
-        f.column: field_cells(f, ["" if v is None else v for v in col], SEPARATORS, scrub)
-        for f, col in zip(form.fields, columns[1:], strict=True)
-    }
-    submitted = [parse_google_timestamp(s, form.timezone) for s in stamps]
-    unread = [
-        None if t is not None or not s.strip() else scrub(s)
-        for t, s in zip(submitted, stamps, strict=True)
-    ]
-    # Anonymous form: a response is its submission time plus its answers, so a repeat of it
-    # in a later export has the same key. Built column by column, in the form's order.
-    keys = pd.Series(
-        [
-            f"at={t.isoformat() if t is not None else scrub(s)}"
-            for t, s in zip(submitted, stamps, strict=True)
-        ],
-        dtype=object,
-    )
-    for column, cells in values.items():
-        shown = {
-            v: f"|{column}={';'.join(v) if isinstance(v, tuple) else v}"
-            for v in dict.fromkeys(cells)
-        }
-        keys = keys + pd.Series([shown[v] for v in cells], dtype=object)
-    frame = pd.DataFrame(
-        {
-            "source_file": [source_file] * len(numbers),
-            "source_row": numbers,
-            "submitted_at": submitted,
-            "response_key": keys.tolist(),
-            **values,
-            SUBMITTED_TEXT: unread,
-        }
-    )
+    rows = export.rows(header, [ts_at, *personal, *(positions[f.column] for f in form.fields)])
+    del export  # the text, its lines and Arrow's buffers: only the columns are read on
+    frame = _frame(rows, len(personal), form, source_file)
     return ParsedExport(
-        source_file,
-        len(numbers) + len(problems),
-        frame=frame,
-        encoding=encoding,
-        row_problems=problems,
+        source_file, rows.count, frame=frame, encoding=encoding, row_problems=rows.problems
     )
+
+
+def _frame(rows: Rows, personal: int, form: Form, source_file: str) -> pd.DataFrame:
+    """The wide frame of the rows read (columns: the stamps, the personal ones, the form's
+    fields): built column by column in Arrow, each distinct cell converted once."""
+    n = len(rows.numbers)
+    stamps, fields = rows.columns[0], rows.columns[1 + personal :]
+    scrub = scrubber_of_arrays(rows.columns[1 : 1 + personal])
+    rows.columns = []  # personal values go no further than the scrubber
+    if n == 0:  # what pandas makes of empty lists
+        return pd.DataFrame(
+            {
+                "source_file": [],
+                "source_row": [],
+                "submitted_at": [],
+                "response_key": [],
+                **{f.column: [] for f in form.fields},
+                SUBMITTED_TEXT: [],
+            }
+        )
+    values = {
+        f.column: field_column(f, col, SEPARATORS, scrub)
+        for f, col in zip(form.fields, fields, strict=True)
+    }
+    del fields
+    submitted = parse_google_timestamps(stamps, form.timezone)
+    read = submitted.is_valid().to_numpy(zero_copy_only=False)
+    # Anonymous form: a response is its submission time plus its answers, so a repeat of it
+    # in a later export has the same key. Joined in the form's order.
+    # "at=<isoformat>": Arrow writes whole seconds as "YYYY-MM-DD hh:mm:ss"
+    seconds = submitted.cast(pa.timestamp("s")).cast(pa.large_string())
+    text = pa.large_string()
+    at = pc.binary_join_element_wise(
+        pa.scalar("at=", text),
+        pc.replace_substring(seconds, " ", "T"),
+        pa.scalar("+00:00", text),
+        pa.scalar("", text),
+    )
+    unread = Coded([None], np.zeros(n, np.int64))
+    if not read.all():  # the stamp as written, scrubbed: in the key and for the rejection
+        failed = np.flatnonzero(~read)
+        texts, codes = factorize(pc.take(stamps, pa.array(failed)))
+        written = texts.to_pylist()
+        scrubbed = [scrub(t) for t in written]
+        at = pc.replace_with_mask(
+            at,
+            pa.array(~read),
+            pc.take(pa.array([f"at={t}" for t in scrubbed], pa.large_string()), pa.array(codes)),
+        )
+        unread.values += [s if t.strip() else None for t, s in zip(written, scrubbed, strict=True)]
+        unread.codes[failed] = codes + 1
+    del stamps
+    shown = [
+        (
+            pa.array(
+                [f"|{column}={';'.join(v) if isinstance(v, tuple) else v}" for v in coded.values],
+                pa.large_string(),
+            ),
+            coded.codes,
+        )
+        for column, coded in values.items()
+    ]
+    keys = join_text([at, *shown], n)
+    del at, shown
+    if read.any():
+        times = pd.Series(submitted.to_numpy(zero_copy_only=False)).dt.tz_localize("UTC")
+    else:
+        times = pd.Series(np.full(n, None, dtype=object), dtype=object)
+    return pd.DataFrame(
+        {
+            "source_file": pd.Series(_repeated(source_file, n), copy=False),
+            "source_row": rows.numbers,
+            "submitted_at": times,
+            "response_key": pd.Series(
+                pd.arrays.ArrowStringArray(keys, dtype=TEXT_DTYPE), copy=False
+            ),
+            **{column: frame_column(coded) for column, coded in values.items()},
+            SUBMITTED_TEXT: frame_column(unread),
+        },
+        copy=False,
+    )
+
+
+def _repeated(text: str, n: int) -> pd.arrays.ArrowStringArray:
+    """One text n times, as pandas' text type."""
+    encoded = text.encode("utf-8")
+    offsets = np.arange(n + 1, dtype=np.int64) * len(encoded)
+    array = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(encoded * n), null_count=0
+    )
+    return pd.arrays.ArrowStringArray(array, dtype=TEXT_DTYPE)
