@@ -292,15 +292,13 @@ def scan_records(data: np.ndarray, delimiter: str) -> _Records | None:
     """The records of UTF-8 text as the Python reader splits them -- or None when the scan
     cannot prove it does: a quote that neither opens a cell (at its start) nor closes one
     (before a delimiter, a line break, the end, or a second quote: an escaped one), an odd
-    number of quotes, a NUL. Then a quote's parity tells whether a byte is inside a quoted
+    number of quotes. Then a quote's parity tells whether a byte is inside a quoted
     cell, and the records are the text between line breaks outside quotes."""
     size = len(data)
     delim = ord(delimiter)
     if size == 0:
         empty = np.zeros(0, np.int64)
         return _Records(data, delim, empty, empty, empty, empty)
-    if _positions(data, 0).size:
-        return None
     quotes = _positions(data, _QUOTE)
     if len(quotes) % 2:
         return None

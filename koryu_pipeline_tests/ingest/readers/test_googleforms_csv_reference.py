@@ -565,10 +565,42 @@ def test_a_record_of_several_lines_with_another_width():
     assert parsed.row_problems
 
 
-def test_a_broken_record_above_the_header():
-    above = '"title\r\nspanning,two\r\n'
+@pytest.mark.parametrize(
+    ("above", "fast"),
+    [
+        ('"title\r\nspanning",two\r\n', False),  # two lines, two cells: reported, re-read
+        ('"title\r\nspanning,two\r\n', False),  # never closed
+        ('"title, of",one\r\n\r\n', True),
+    ],
+)
+def test_a_broken_record_above_the_header(above, fast):
     data = one_file([row(), row()], above=above)
+    assert fast_path(data, hires_form()) is fast
     check(data, hires_form())
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        {"industry": 'ab"c,d"e'},  # quotes inside a cell around a delimiter: literal
+        {"industry": 'ab"c', "satisfaction_1": 'd"e'},
+        {"industry": "x", "support_wishes": 'ab"c'},
+    ],
+)
+def test_quotes_inside_unquoted_cells(cells):
+    form = hires_form()
+    lines = render([headers_of(form), row(), row(), row()])
+    # written by hand: the csv module would quote these cells
+    plain = row(**{k: f"@{k}@" for k in cells})
+    text = ",".join(plain)
+    for k, v in cells.items():
+        text = text.replace(f"@{k}@", v)
+    lines[2] = text + "\r\n"
+    if len(cells) == 1 and "support_wishes" in cells:  # the quote pairs with one a line below
+        lines[3] = lines[3].replace(",府省,", ',府"省,', 1)
+    data = "".join(lines).encode()
+    assert fast_path(data, form) is False
+    check(data, form)
 
 
 @pytest.mark.parametrize("line_end", ["\r\n", "\n", "\r"])
@@ -577,13 +609,16 @@ def test_blank_short_and_long_rows(line_end):
     lines.insert(2, line_end)
     lines.insert(3, "," * 7 + line_end)
     lines.insert(4, " \u3000 ,\x1c" + line_end)
+    lines.insert(
+        4, ",".join(["\u3000", "\x85", "\u2028", "\x1f", " ", "\t", "\xa0", ""]) + line_end
+    )
     lines[5] = lines[5].rstrip("\r\n").rsplit(",", 3)[0] + line_end  # short
     lines[6] = lines[6].rstrip("\r\n") + ",extra,more" + line_end  # long
     lines.append("\n\r\r\n")
     data = "".join(lines).encode()
     assert fast_path(data, hires_form())
     parsed = check(data, hires_form())
-    assert parsed.frame["source_row"].tolist() == [2, 6, 7, 8]
+    assert parsed.frame["source_row"].tolist() == [2, 7, 8, 9]
 
 
 def test_a_byte_order_mark_opening_a_data_row():
@@ -593,6 +628,8 @@ def test_a_byte_order_mark_opening_a_data_row():
 
 def test_nul_and_control_characters():
     data = one_file([row(industry="製\x00造業"), row(industry="\x0b\x0c\x1d"), row()])
+    check(data, hires_form())
+    data = one_file([row(industry="製\x00造,業"), row(industry='"\x00"'), row()])
     check(data, hires_form())
 
 
