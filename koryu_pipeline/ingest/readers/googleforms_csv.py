@@ -280,12 +280,21 @@ class _Records:
         return np.where(ends > starts, delimiters + 1, 0)
 
 
-def _positions(data: np.ndarray, byte: int) -> np.ndarray:
-    found = [
-        np.flatnonzero(data[i : i + _SCAN_BYTES] == byte) + i
-        for i in range(0, len(data), _SCAN_BYTES)
-    ]
-    return np.concatenate(found) if found else np.zeros(0, np.int64)
+def _structure(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the quotes, line feeds and carriage returns are, in one pass (all three are
+    bytes below 35: what else is, a space, is dropped)."""
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for i in range(0, len(data), _SCAN_BYTES):
+        block = data[i : i + _SCAN_BYTES]
+        at = np.flatnonzero(block <= _QUOTE)
+        byte = block[at]
+        at += i
+        found.append((at[byte == _QUOTE], at[byte == _LF], at[byte == _CR]))
+    if not found:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    quotes, lf, cr = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    return quotes, lf, cr
 
 
 def scan_records(data: np.ndarray, delimiter: str) -> _Records | None:
@@ -299,7 +308,7 @@ def scan_records(data: np.ndarray, delimiter: str) -> _Records | None:
     if size == 0:
         empty = np.zeros(0, np.int64)
         return _Records(data, delim, empty, empty, empty, empty)
-    quotes = _positions(data, _QUOTE)
+    quotes, line_ends, cr = _structure(data)  # line_ends: the last byte of each line break
     if len(quotes) % 2:
         return None
     bounds = np.array([delim, _LF, _CR, _QUOTE], dtype=np.uint8)
@@ -308,8 +317,6 @@ def scan_records(data: np.ndarray, delimiter: str) -> _Records | None:
         return None
     if not np.isin(data[closes[closes < size - 1] + 1], bounds).all():
         return None
-    line_ends = _positions(data, _LF)  # the last byte of each line break
-    cr = _positions(data, _CR)
     lone_cr = cr[data[np.minimum(cr + 1, size - 1)] != _LF]
     if len(lone_cr):
         line_ends = np.sort(np.concatenate([line_ends, lone_cr]))
@@ -327,9 +334,10 @@ def scan_records(data: np.ndarray, delimiter: str) -> _Records | None:
 
 
 def _arrow_table(
-    buffer: memoryview, delimiter: str, width: int, longest: int
+    buffer: memoryview, delimiter: str, width: int, longest: int, breaks: bool
 ) -> tuple[pa.Table, int]:
-    """The rows of `width` cells, and how many rows of another width it skipped."""
+    """The rows of `width` cells, and how many rows of another width it skipped. `breaks`:
+    a cell holds a line break (else Arrow splits the text into blocks at any line end)."""
     names = [str(i) for i in range(width)]
     skipped = 0
 
@@ -348,7 +356,7 @@ def _arrow_table(
             quote_char='"',
             double_quote=True,
             escape_char=False,
-            newlines_in_values=True,
+            newlines_in_values=breaks,
             ignore_empty_lines=True,
             invalid_row_handler=skip,
         ),
@@ -387,7 +395,8 @@ def arrow_rows(
     longest = int(lengths.max())
     if 2 * longest + 16 >= 2**31:
         return None
-    table, skipped = _arrow_table(utf8[start:], delimiter, width, longest)
+    breaks = bool((found.lines[header_at:] > 1).any())
+    table, skipped = _arrow_table(utf8[start:], delimiter, width, longest, breaks)
     if skipped or table.num_rows != np.count_nonzero(lengths):
         # rows of another width: which they are, and whether a record of several lines
         # is one of them (the Python reader would report it)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,6 +50,11 @@ _BULK_TS = (
     r"(?: *(?P<ampm>午前|午後|AM|PM|am|pm))?"
     r"(?: *(?:GMT|UTC)(?P<off>[+-][0-9]{1,2})(?::?(?P<offm>[0-9]{2}))?)? *$"
 )
+# The two layouts the exports write (the linked Sheet's, the direct download's), read off
+# their bytes; both are text _BULK_TS takes, group for group.
+_SHEET_TS = r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{1,2}:[0-9]{2}:[0-9]{2}$"
+_DOWNLOAD_SUFFIX = " 午前 GMT+9".encode()
+_DOWNLOAD_TS = r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{1,2}:[0-9]{2}:[0-9]{2} 午[前後] GMT\+9$"
 _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
 
@@ -219,23 +225,110 @@ def _ints(text: pa.Array, default: int = 0) -> np.ndarray:
     return pc.cast(filled, pa.int64()).to_numpy(zero_copy_only=False)
 
 
+@dataclass
+class _StampFields:
+    """What _GOOGLE_TS captures, per row, as numbers (rows not matched: defaults)."""
+
+    matched: np.ndarray
+    y: np.ndarray
+    mo: np.ndarray
+    d: np.ndarray
+    h: np.ndarray
+    mi: np.ndarray
+    s: np.ndarray
+    am: np.ndarray  # 午前 / AM / am
+    pm: np.ndarray  # 午後 / PM / pm
+    has_off: np.ndarray  # an offset written (GMT+9)
+    off_s: np.ndarray  # that offset, in seconds
+
+    @classmethod
+    def empty(cls, n: int) -> _StampFields:
+        ones, zeros, no = np.ones(n, np.int64), np.zeros(n, np.int64), np.zeros(n, bool)
+        return cls(
+            no,
+            ones,
+            ones.copy(),
+            ones.copy(),
+            zeros,
+            zeros.copy(),
+            zeros.copy(),
+            no.copy(),
+            no.copy(),
+            no.copy(),
+            zeros.copy(),
+        )
+
+
+def _fixed_fields(out: _StampFields, stamps: pa.Array, rows: np.ndarray, suffix: int) -> None:
+    """The fields of stamps of a fixed layout ("2023/11/20 15:04:05", with `suffix` more
+    bytes after it), read off their bytes: the digits sit at known places."""
+    offsets = np.frombuffer(stamps.buffers()[1], np.int64)[stamps.offset :]
+    data = np.frombuffer(stamps.buffers()[2], np.uint8)
+    start, end = offsets[rows], offsets[rows + 1] - suffix
+
+    def digits(at: np.ndarray, count: int = 2) -> np.ndarray:
+        value = np.zeros(len(at), np.int64)
+        for k in range(count):
+            value = value * 10 + data[at + k] - 48
+        return value
+
+    out.matched[rows] = True
+    out.y[rows], out.mo[rows], out.d[rows] = digits(start, 4), digits(start + 5), digits(start + 8)
+    two = end - start == 19  # a two-digit hour
+    out.h[rows] = np.where(two, digits(start + 11), digits(start + 11, 1))
+    out.mi[rows], out.s[rows] = digits(end - 5), digits(end - 2)
+
+
+def _stamp_fields(stamps: pa.Array) -> _StampFields:
+    n = len(stamps)
+    out = _StampFields.empty(n)
+    sheet = pc.match_substring_regex(stamps, _SHEET_TS).to_numpy(zero_copy_only=False)
+    rest = ~sheet
+    _fixed_fields(out, stamps, np.flatnonzero(sheet), 0)
+    if rest.any():
+        download = rest & pc.match_substring_regex(stamps, _DOWNLOAD_TS).to_numpy(
+            zero_copy_only=False
+        )
+        rows = np.flatnonzero(download)
+        _fixed_fields(out, stamps, rows, len(_DOWNLOAD_SUFFIX))
+        after = np.frombuffer(stamps.buffers()[1], np.int64)[stamps.offset :][rows + 1]
+        # 前 / 後 is bytes -9..-7 from the end (" GMT+9" after it): its middle byte differs
+        pm = np.frombuffer(stamps.buffers()[2], np.uint8)[after - 8] == "後".encode()[1]
+        out.pm[rows], out.am[rows] = pm, ~pm
+        out.has_off[rows], out.off_s[rows] = True, 9 * 3600
+        rest &= ~download
+    rows = np.flatnonzero(rest)
+    if not len(rows):
+        return out
+    parts = pc.extract_regex(pc.take(stamps, pa.array(rows)), _BULK_TS)
+    out.matched[rows] = parts.is_valid().to_numpy(zero_copy_only=False)
+    for name, default in (("y", 1), ("mo", 1), ("d", 1), ("h", 0), ("mi", 0), ("s", 0)):
+        getattr(out, name)[rows] = _ints(parts.field(name), default)
+    ampm = parts.field("ampm")
+    out.pm[rows] = pc.is_in(ampm, pa.array(["午後", "PM", "pm"])).to_numpy(zero_copy_only=False)
+    out.am[rows] = pc.is_in(ampm, pa.array(["午前", "AM", "am"])).to_numpy(zero_copy_only=False)
+    off = parts.field("off")
+    out.has_off[rows] = pc.not_equal(off, "").to_numpy(zero_copy_only=False)
+    sign = np.where(pc.starts_with(off, "-").to_numpy(zero_copy_only=False), -1, 1)
+    off_h = _ints(pc.utf8_slice_codeunits(off, 1))
+    out.off_s[rows] = sign * (off_h * 3600 + _ints(parts.field("offm")) * 60)
+    return out
+
+
 def parse_google_timestamps(stamps: pa.Array | pa.ChunkedArray, tz: str) -> pa.Array:
     """parse_google_timestamp over a column, in bulk: a timestamp[us, UTC] array, null where
-    the scalar function gives None. Stamps as the exports write them are parsed by one RE2
-    pass and numpy arithmetic, converted with the zone's offset of their local day when that
-    offset holds all day; any other stamp (other text, a day the offset changes) is handed to
-    parse_google_timestamp once per distinct text."""
+    the scalar function gives None. Stamps as the exports write them are read off their
+    bytes (the two layouts the exports write) or by one RE2 pass, converted by numpy with
+    the zone's offset of their local day when that offset holds all day; any other stamp
+    (other text, a day the offset changes) is handed to parse_google_timestamp once per
+    distinct text."""
     if isinstance(stamps, pa.ChunkedArray):
         stamps = stamps.combine_chunks()
+    stamps = stamps.cast(pa.large_string())
     n = len(stamps)
-    parts = pc.extract_regex(stamps, _BULK_TS)
-    matched = parts.is_valid().to_numpy(zero_copy_only=False)
-    y, mo, d = (_ints(parts.field(g), 1) for g in ("y", "mo", "d"))
-    h, mi, s = (_ints(parts.field(g)) for g in ("h", "mi", "s"))
-    ampm = parts.field("ampm")
-    pm = pc.is_in(ampm, pa.array(["午後", "PM", "pm"])).to_numpy(zero_copy_only=False)
-    am = pc.is_in(ampm, pa.array(["午前", "AM", "am"])).to_numpy(zero_copy_only=False)
-    h = np.where(pm & (h < 12), h + 12, np.where(am & (h == 12), 0, h))
+    f = _stamp_fields(stamps)
+    matched, y, mo, d, mi, s = f.matched, f.y, f.mo, f.d, f.mi, f.s
+    h = np.where(f.pm & (f.h < 12), f.h + 12, np.where(f.am & (f.h == 12), 0, f.h))
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
     month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     in_month = (mo >= 1) & (mo <= 12)
@@ -249,11 +342,7 @@ def parse_google_timestamps(stamps: pa.Array | pa.ChunkedArray, tz: str) -> pa.A
     low = (EARLIEST - _EPOCH) // timedelta(seconds=1)
     high = (LATEST - _EPOCH) // timedelta(seconds=1)
     ok &= (naive >= low) & (naive < high)
-    off = parts.field("off")
-    has_off = pc.not_equal(off, "").to_numpy(zero_copy_only=False)
-    sign = np.where(pc.starts_with(off, "-").to_numpy(zero_copy_only=False), -1, 1)
-    off_h = _ints(pc.utf8_slice_codeunits(off, 1))
-    off_s = sign * (off_h * 3600 + _ints(parts.field("offm")) * 60)
+    has_off, off_s = f.has_off, f.off_s
     utc = naive - off_s
     # no offset written: the zone's offset of the local day, where it holds all day
     local = ok & ~has_off
