@@ -315,8 +315,11 @@ def join_text(
         return int(pc.sum(pc.binary_length(part)).as_py() or 0)
 
     total = sum(lengths(p) for p in parts)
-    offsets = np.zeros(rows + 1, dtype=np.int64)
-    data = np.empty(total, dtype=np.uint8)
+    # in Arrow's memory pool, which has the memory of the columns read before this at hand
+    offsets_buf, data_buf = pa.allocate_buffer(8 * (rows + 1)), pa.allocate_buffer(total)
+    offsets = np.frombuffer(offsets_buf, np.int64)
+    offsets[0] = 0
+    data = np.frombuffer(data_buf, np.uint8)
     at = 0
     for start in range(0, rows, BATCH_ROWS):
         stop = min(start + BATCH_ROWS, rows)
@@ -327,16 +330,15 @@ def join_text(
             for p in parts
         ]
         joined = pc.binary_join_element_wise(*columns, pa.scalar("", pa.large_string()))
-        _, off_buf, data_buf = joined.buffers()
-        offs = np.frombuffer(off_buf, np.int64)[joined.offset : joined.offset + len(joined) + 1]
+        _, joined_offsets, joined_data = joined.buffers()
+        offs = np.frombuffer(joined_offsets, np.int64)
+        offs = offs[joined.offset : joined.offset + len(joined) + 1]
         size = int(offs[-1] - offs[0])
         offsets[start + 1 : stop + 1] = at + offs[1:] - offs[0]
         if size:
-            data[at : at + size] = np.frombuffer(data_buf, np.uint8)[offs[0] : offs[-1]]
+            data[at : at + size] = np.frombuffer(joined_data, np.uint8)[offs[0] : offs[-1]]
         at += size
-    return pa.LargeStringArray.from_buffers(
-        rows, pa.py_buffer(offsets), pa.py_buffer(data), null_count=0
-    )
+    return pa.LargeStringArray.from_buffers(rows, offsets_buf, data_buf, null_count=0)
 
 
 def shown_value(value: object) -> str | None:
