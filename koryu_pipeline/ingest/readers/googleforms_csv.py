@@ -30,6 +30,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,7 @@ _QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")
 _BOM = b"\xef\xbb\xbf"
 _SCAN_BYTES = 1 << 25  # bytes compared at a time by the scan (bounds its temporary arrays)
 _PYTHON_BATCH = 1 << 16  # rows the Python reader hands over to Arrow at a time
+ARROW_RUN = 16  # records in a row Arrow must be able to read for it to take over
 
 # No ceiling on a cell's size: a long answer is data, not a reason to drop the file.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -113,12 +115,36 @@ class TextLines:
         return self._lines[index]
 
 
+class Lines(Protocol):
+    """A text's physical lines, by index."""
+
+    def has(self, index: int) -> bool: ...
+
+    def __getitem__(self, index: int) -> str: ...
+
+
+class _ScannedLines:
+    """The physical lines of UTF-8 bytes whose line starts the scan found: each decoded when
+    read, none kept (the csv module reads a few lines here and there)."""
+
+    def __init__(self, utf8: memoryview, starts: np.ndarray) -> None:
+        self.utf8, self.starts = utf8, starts
+
+    def has(self, index: int) -> bool:
+        return index < len(self.starts)
+
+    def __getitem__(self, index: int) -> str:
+        start = int(self.starts[index])
+        stop = int(self.starts[index + 1]) if index + 1 < len(self.starts) else len(self.utf8)
+        return bytes(self.utf8[start:stop]).decode("utf-8")
+
+
 class _Lines:
     """The file's physical lines from `start`, for csv.reader, counting what it consumed.
     A record may take at most MAX_RECORD_LINES lines: past that the reader sees the end of
     the file (and reports the open quote), so a stray quote costs a bounded re-read."""
 
-    def __init__(self, lines: TextLines, start: int) -> None:
+    def __init__(self, lines: Lines, start: int) -> None:
         self.lines, self.next, self.record_start = lines, start, start
 
     def __iter__(self) -> _Lines:
@@ -131,15 +157,11 @@ class _Lines:
         return self.lines[self.next - 1]
 
 
-def records(
-    lines: TextLines, delimiter: str, width: int | None = None
-) -> Iterator[tuple[int, int, list[str] | None]]:
-    """(row number, first line, cells) per CSV record, rows numbered as a spreadsheet shows
-    them and lines as a text editor does; cells None for a record whose quoting is broken
-    (strict parsing fails, or -- given the header `width` -- it spans several lines yet does
-    not have `width` cells). Parsing resumes on the line after the broken record's first
-    line, so every later row is read as itself."""
-    number, pos = 0, 0
+def records_from(
+    lines: Lines, delimiter: str, width: int | None, pos: int, number: int
+) -> Iterator[tuple[int, int, list[str] | None, int]]:
+    """`records` from line index `pos` on (a reader starting there), rows numbered after
+    `number`; each with the index of the line the next record starts on."""
     while lines.has(pos):
         feed = _Lines(lines, pos)
         reader = csv.reader(feed, delimiter=delimiter, strict=True)
@@ -154,10 +176,23 @@ def records(
             if cells is not None and width is not None and feed.next - start > 1:
                 cells = cells if len(cells) == width else None
             number += 1
-            yield number, start + 1, cells
             if cells is None:
+                yield number, start + 1, None, start + 1
                 pos = start + 1  # a new reader: the old one is inside the open quote
                 break
+            yield number, start + 1, cells, feed.next
+
+
+def records(
+    lines: Lines, delimiter: str, width: int | None = None
+) -> Iterator[tuple[int, int, list[str] | None]]:
+    """(row number, first line, cells) per CSV record, rows numbered as a spreadsheet shows
+    them and lines as a text editor does; cells None for a record whose quoting is broken
+    (strict parsing fails, or -- given the header `width` -- it spans several lines yet does
+    not have `width` cells). Parsing resumes on the line after the broken record's first
+    line, so every later row is read as itself."""
+    for number, line, cells, _ in records_from(lines, delimiter, width, 0, 0):
+        yield number, line, cells
 
 
 @dataclass(frozen=True)
@@ -193,16 +228,18 @@ def _data(
         if number <= header_at:
             continue
         if cells is None:
-            problems.append(
-                RowProblem(
-                    number,
-                    "malformed_row",
-                    f'line {line}: a quote (") is opened and never closed, or text follows '
-                    "a closing quote; the row cannot be split into cells",
-                )
-            )
+            problems.append(_malformed(number, line))
             continue
         yield number, cells
+
+
+def _malformed(number: int, line: int) -> RowProblem:
+    return RowProblem(
+        number,
+        "malformed_row",
+        f'line {line}: a quote (") is opened and never closed, or text follows a closing '
+        "quote; the row cannot be split into cells",
+    )
 
 
 @dataclass
@@ -213,6 +250,7 @@ class Rows:
     numbers: np.ndarray  # int64
     columns: list[pa.ChunkedArray]
     problems: list[RowProblem] = field(default_factory=list)
+    by_arrow: int = 0  # records (of the whole file) Arrow read, the others the csv module
 
     @property
     def count(self) -> int:
@@ -246,40 +284,6 @@ def python_rows(
     return out
 
 
-@dataclass
-class _Records:
-    """Every record of a file, as the byte scan finds them."""
-
-    data: np.ndarray  # the UTF-8 bytes
-    delimiter: int
-    quotes: np.ndarray  # where the quotes are: a byte after an odd number is inside a cell
-    starts: np.ndarray  # a record's first byte
-    ends: np.ndarray  # the byte after its text (its line break excluded)
-    lines: np.ndarray  # physical lines it spans
-
-    def cells(self, which: np.ndarray) -> np.ndarray:
-        """How many cells the records `which` (indices, ascending) have (0: an empty line):
-        the delimiters outside quotes, plus one."""
-        delimiters = np.zeros(len(which), np.int64)
-        if not len(which):
-            return delimiters
-        starts, ends = self.starts[which], self.ends[which]
-        if len(which) * 8 > len(self.starts):  # many: one pass over the whole text
-            spans = [(0, len(self.data))]
-        else:  # a few (multi-line cells, rows above the header): their own bytes
-            spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
-        for first, last in spans:
-            for i in range(first, last, _SCAN_BYTES):
-                block = self.data[i : min(i + _SCAN_BYTES, last)]
-                at = np.flatnonzero(block == self.delimiter) + i
-                at = at[np.searchsorted(self.quotes, at) % 2 == 0]
-                record = np.searchsorted(starts, at, "right") - 1
-                at, record = at[record >= 0], record[record >= 0]
-                record = record[at < ends[record]]
-                delimiters += np.bincount(record, minlength=len(which))
-        return np.where(ends > starts, delimiters + 1, 0)
-
-
 def _structure(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where the quotes, line feeds and carriage returns are, in one pass (all three are
     bytes below 35: what else is, a space, is dropped)."""
@@ -297,40 +301,122 @@ def _structure(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return quotes, lf, cr
 
 
-def scan_records(data: np.ndarray, delimiter: str) -> _Records | None:
-    """The records of UTF-8 text as the Python reader splits them -- or None when the scan
-    cannot prove it does: a quote that neither opens a cell (at its start) nor closes one
-    (before a delimiter, a line break, the end, or a second quote: an escaped one), an odd
-    number of quotes. Then a quote's parity tells whether a byte is inside a quoted
-    cell, and the records are the text between line breaks outside quotes."""
-    size = len(data)
-    delim = ord(delimiter)
-    if size == 0:
-        empty = np.zeros(0, np.int64)
-        return _Records(data, delim, empty, empty, empty, empty)
-    quotes, line_ends, cr = _structure(data)  # line_ends: the last byte of each line break
-    if len(quotes) % 2:
-        return None
-    bounds = np.array([delim, _LF, _CR, _QUOTE], dtype=np.uint8)
-    opens, closes = quotes[0::2], quotes[1::2]
-    if not np.isin(data[opens[opens > 0] - 1], bounds).all():
-        return None
-    if not np.isin(data[closes[closes < size - 1] + 1], bounds).all():
-        return None
-    lone_cr = cr[data[np.minimum(cr + 1, size - 1)] != _LF]
-    if len(lone_cr):
-        line_ends = np.sort(np.concatenate([line_ends, lone_cr]))
-    crlf = (data[line_ends] == _LF) & (line_ends > 0)
-    crlf &= data[np.maximum(line_ends - 1, 0)] == _CR
-    outside = np.searchsorted(quotes, line_ends) % 2 == 0
-    starts = np.concatenate([[0], line_ends[outside] + 1])
-    ends = np.concatenate([(line_ends - crlf)[outside], [size]])
-    if starts[-1] == size:  # the text ends with a line break
-        starts, ends = starts[:-1], ends[:-1]
-    lines_total = len(line_ends) + int(not len(line_ends) or line_ends[-1] != size - 1)
-    first_line = np.searchsorted(line_ends, starts)
-    lines = np.diff(np.append(first_line, lines_total))
-    return _Records(data, delim, quotes, starts, ends, lines)
+@dataclass
+class _Layout:
+    """The records of the text as a reader starting after an even (parity 0) or an odd
+    (parity 1) number of quotes splits them, as long as its quotes pair up cleanly: quotes
+    pair from the first one after the start, a byte is inside a quoted cell after an odd
+    number of them, records end at line breaks outside."""
+
+    parity: int
+    starts: np.ndarray  # a record's first byte
+    ends: np.ndarray  # the byte after its text (its line break excluded)
+    first_line: np.ndarray  # index of its first physical line
+    lines: np.ndarray  # physical lines it spans
+    doubtful: np.ndarray  # sorted indices of the records read as this layout says only
+    # when their quoting is sound: the Python reader reads them (see Scan.doubtful)
+
+
+class Scan:
+    """The structure of a file's UTF-8 bytes, from one pass over them: where lines start and
+    its records under either pairing of the quotes, and which records the Python reader
+    might read otherwise than Arrow (`doubtful`): Arrow reads the runs between those."""
+
+    def __init__(self, data: np.ndarray, delimiter: str, width: int) -> None:
+        self.data, self.delimiter, self.width = data, ord(delimiter), width
+        size = len(data)
+        self.quotes, lf, cr = _structure(data)
+        lone_cr = cr[data[np.minimum(cr + 1, size - 1)] != _LF]
+        # the last byte of each line break; \r\n is one
+        self.line_ends = np.sort(np.concatenate([lf, lone_cr])) if len(lone_cr) else lf
+        line_starts = np.concatenate([[0], self.line_ends + 1]).astype(np.int64)
+        self.line_starts = line_starts[:-1] if line_starts[-1] == size else line_starts
+        crlf = (data[self.line_ends] == _LF) & (self.line_ends > 0)
+        crlf &= data[np.maximum(self.line_ends - 1, 0)] == _CR
+        self.break_starts = self.line_ends - crlf
+        bounds = np.array([self.delimiter, _LF, _CR, _QUOTE], dtype=np.uint8)
+        q = self.quotes
+        # a quote may open a cell after a delimiter, a line break, the start or a closing
+        # quote (then it is an escaped one); close one before a delimiter, a line break,
+        # the end or a quote (escaped)
+        self.may_open = (q == 0) | np.isin(data[np.maximum(q - 1, 0)], bounds)
+        self.may_close = (q == size - 1) | np.isin(data[np.minimum(q + 1, size - 1)], bounds)
+        self._layouts: dict[int, _Layout] = {}
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def layout(self, parity: int) -> _Layout:
+        if parity not in self._layouts:
+            self._layouts[parity] = self._layout(parity)
+        return self._layouts[parity]
+
+    def _layout(self, parity: int) -> _Layout:
+        q, size = self.quotes, self.size
+        outside = np.searchsorted(q, self.line_ends) % 2 == parity
+        starts = np.concatenate([[0], self.line_ends[outside] + 1]).astype(np.int64)
+        ends = np.concatenate([self.break_starts[outside], [size]]).astype(np.int64)
+        if starts[-1] == size and len(starts) > 1:  # the text ends with a line break
+            starts, ends = starts[:-1], ends[:-1]
+        first_line = np.searchsorted(self.line_ends, starts)
+        lines = np.diff(np.append(first_line, len(self.line_starts)))
+        # quotes that do not pair up cleanly: the pair's opening quote is where it goes wrong
+        opening = np.arange(parity, len(q) - 1, 2)
+        unsound = opening[~(self.may_open[opening] & self.may_close[opening + 1])]
+        at = [q[unsound]]
+        if len(q) > parity and (len(q) - parity) % 2:  # the last quote is never closed
+            at.append(q[-1:])
+        doubtful = [np.searchsorted(starts, np.concatenate(at), "right") - 1]
+        # a record longer than MAX_RECORD_LINES, or of several lines and another width than
+        # the header's: the Python reader reports it and reads its lines again
+        doubtful.append(np.flatnonzero(lines > MAX_RECORD_LINES))
+        several = np.flatnonzero((lines > 1) & (lines <= MAX_RECORD_LINES))
+        doubtful.append(several[self.cells(parity, starts[several], ends[several]) != self.width])
+        doubtful_all = np.unique(np.concatenate(doubtful))
+        return _Layout(parity, starts, ends, first_line, lines, doubtful_all)
+
+    def cells(self, parity: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """How many cells the records [starts, ends) (ascending) have under `parity` (0:
+        an empty line): the delimiters outside quotes, plus one."""
+        delimiters = np.zeros(len(starts), np.int64)
+        if not len(starts):
+            return delimiters
+        if int((ends - starts).sum()) * 4 > self.size:  # much of the text: one pass over it
+            spans = [(int(starts[0]), int(ends[-1]))]
+        else:  # their own bytes
+            spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        for first, last in spans:
+            for i in range(first, last, _SCAN_BYTES):
+                block = self.data[i : min(i + _SCAN_BYTES, last)]
+                at = np.flatnonzero(block == self.delimiter) + i
+                at = at[np.searchsorted(self.quotes, at) % 2 == parity]
+                record = np.searchsorted(starts, at, "right") - 1
+                at, record = at[record >= 0], record[record >= 0]
+                record = record[at < ends[record]]
+                delimiters += np.bincount(record, minlength=len(starts))
+        return np.where(ends > starts, delimiters + 1, 0)
+
+    def run(self, line: int) -> tuple[_Layout, int, int] | None:
+        """(layout, first, stop): the records a reader starting on line index `line` reads
+        as the layout says, up to the first doubtful one; None when they are fewer than
+        ARROW_RUN (and the file goes on)."""
+        at = int(self.line_starts[line])
+        layout = self.layout(int(np.searchsorted(self.quotes, at)) % 2)
+        first = int(np.searchsorted(layout.starts, at))
+        if first >= len(layout.starts) or layout.starts[first] != at:
+            return None
+        if bytes(self.data[at : at + 3]) == _BOM:  # Arrow would drop it
+            return None
+        next_doubt = int(np.searchsorted(layout.doubtful, first))
+        stop = (
+            int(layout.doubtful[next_doubt])
+            if next_doubt < len(layout.doubtful)
+            else len(layout.starts)
+        )
+        if stop - first < ARROW_RUN and stop < len(layout.starts):
+            return None  # a few records: the csv module reads them as fast
+        return layout, first, stop
 
 
 def _arrow_table(
@@ -370,40 +456,32 @@ def _arrow_table(
     return table, skipped
 
 
-def arrow_rows(
-    utf8: memoryview, delimiter: str, header_at: int, width: int, indices: Sequence[int]
+def _arrow_run(
+    scan: Scan,
+    utf8: memoryview,
+    delimiter: str,
+    run: tuple[_Layout, int, int],
+    number: int,
+    indices: Sequence[int],
 ) -> Rows | None:
-    """The rows as `python_rows` reads them, read by Arrow; None when the scan cannot prove
-    the two read the file alike (then the Python reader reads it)."""
-    data = np.frombuffer(utf8, np.uint8)
-    found = scan_records(data, delimiter)
-    if found is None:
-        return None
-    if (found.lines > MAX_RECORD_LINES).any():
-        return None  # the Python reader would report it, then re-read its lines
-    several = np.flatnonzero(found.lines[:header_at] > 1)
-    if (found.cells(several) != width).any():
-        return None  # a record above the header the Python reader would report
-    count = len(found.starts) - header_at
-    if count <= 0:
-        return _no_rows(indices)
-    numbers = np.arange(header_at, len(found.starts), dtype=np.int64) + 1
-    start = int(found.starts[header_at])
-    if bytes(data[start : start + 3]) == _BOM:  # Arrow would drop it
-        return None
-    lengths = found.ends[header_at:] - found.starts[header_at:]
+    """The records of `run` (numbered after `number`), read by Arrow -- the rows of another
+    width than the header's by the csv module, one by one -- as the Python reader reads
+    them; None if Arrow does not split them as the scan does."""
+    layout, first, stop = run
+    width = scan.width
+    starts, ends = layout.starts[first:stop], layout.ends[first:stop]
+    numbers = np.arange(number + 1, number + 1 + stop - first, dtype=np.int64)
+    begin = int(starts[0])
+    end = int(layout.starts[stop]) if stop < len(layout.starts) else scan.size
+    lengths = ends - starts
     longest = int(lengths.max())
     if 2 * longest + 16 >= 2**31:
         return None
-    breaks = bool((found.lines[header_at:] > 1).any())
-    table, skipped = _arrow_table(utf8[start:], delimiter, width, longest, breaks)
+    breaks = bool((layout.lines[first:stop] > 1).any())
+    table, skipped = _arrow_table(utf8[begin:end], delimiter, width, longest, breaks)
     if skipped or table.num_rows != np.count_nonzero(lengths):
-        # rows of another width: which they are, and whether a record of several lines
-        # is one of them (the Python reader would report it)
-        cells = found.cells(np.arange(header_at, len(found.starts)))
+        cells = scan.cells(layout.parity, starts, ends)
         regular = cells == width
-        if (found.lines[header_at:][~regular & (cells > 0)] > 1).any():
-            return None
         if table.num_rows != np.count_nonzero(regular):
             return None
         other = np.flatnonzero(~regular & (cells > 0))
@@ -424,22 +502,10 @@ def arrow_rows(
     ]
     del table
     if len(other):  # rows of another width, one by one as the Python reader reads them
+        texts = (bytes(scan.data[starts[i] : ends[i]]).decode("utf-8") for i in other)
         rows = [
-            (
-                int(numbers[i]),
-                next(
-                    csv.reader(
-                        [
-                            bytes(
-                                data[found.starts[header_at + i] : found.ends[header_at + i]]
-                            ).decode()
-                        ],
-                        delimiter=delimiter,
-                        strict=True,
-                    )
-                ),
-            )
-            for i in other
+            (int(numbers[i]), next(csv.reader([text], delimiter=delimiter, strict=True)))
+            for i, text in zip(other, texts, strict=True)
         ]
         odd_numbers, odd_columns = collect(rows, indices)
         if odd_numbers:
@@ -460,6 +526,68 @@ def arrow_rows(
             ]
             kept = merged[order.to_numpy()]
     return Rows(kept, columns)
+
+
+def mixed_rows(export: _Export, header: _Header, indices: Sequence[int]) -> Rows:
+    """The data rows as `python_rows` reads them: runs of records the scan vouches for read
+    by Arrow, the others (a broken quote and what it disturbs) by the Python reader, record
+    by record, until Arrow can take over again."""
+    delimiter, width = header.delimiter, len(header.cells)
+    scan = Scan(np.frombuffer(export.utf8, np.uint8), delimiter, width)
+    lines = _ScannedLines(export.utf8, scan.line_starts)
+    parts: list[Rows] = []
+    problems: list[RowProblem] = []
+    line, number, total, by_arrow = 0, 0, len(scan.line_starts), 0
+    while line < total:
+        # the header and what is above it by the csv module (as it found the header)
+        run = scan.run(line) if number >= header.row else None
+        if run is not None:
+            part = _arrow_run(scan, export.utf8, delimiter, run, number, indices)
+            if part is not None:
+                parts.append(part)
+                layout, _, stop = run
+                number += stop - run[1]
+                by_arrow += stop - run[1]
+                line = int(layout.first_line[stop]) if stop < len(layout.starts) else total
+                continue
+        found: list[tuple[int, Sequence[object]]] = []
+        python = records_from(lines, delimiter, width, line, number)
+        line = total  # unless Arrow can take over before the end
+        for row, first, cells, after in python:
+            number = row
+            if row > header.row:
+                if cells is None:
+                    problems.append(_malformed(row, first))
+                else:
+                    found.append((row, cells))
+            if len(found) >= _PYTHON_BATCH:
+                parts.append(_python_part(found, indices))
+                found = []
+            if after >= total or (row >= header.row and scan.run(after) is not None):
+                line = after
+                break
+        if found:
+            parts.append(_python_part(found, indices))
+    out = _no_rows(indices)
+    out.problems, out.by_arrow = problems, by_arrow
+    parts = [p for p in parts if len(p.numbers)]
+    if parts:
+        numbers = np.concatenate([p.numbers for p in parts])
+        above = numbers > header.row
+        out.numbers = numbers[above]
+        out.columns = [
+            pa.chunked_array([c for p in parts for c in p.columns[k].chunks], pa.large_string())
+            for k in range(len(indices))
+        ]
+        if not above.all():
+            out.columns = [pc.filter(c, pa.array(above)) for c in out.columns]
+    return out
+
+
+def _python_part(found: list[tuple[int, Sequence[object]]], indices: Sequence[int]) -> Rows:
+    numbers, columns = collect(found, indices)
+    texts = [pa.array(["" if v is None else v for v in c], pa.large_string()) for c in columns]
+    return Rows(np.array(numbers, np.int64), [pa.chunked_array([t]) for t in texts])
 
 
 def _utf8_pieces(data: bytes, start: int, size: int = 1 << 20) -> Iterator[str]:
@@ -494,11 +622,7 @@ class _Export:
         return _header(self.lines, self.delimiters, known)
 
     def rows(self, header: _Header, indices: Sequence[int]) -> Rows:
-        width = len(header.cells)
-        fast = arrow_rows(self.utf8, header.delimiter, header.row, width, indices)
-        if fast is not None:
-            return fast
-        return python_rows(self.lines, header.delimiter, header.row, width, indices)
+        return mixed_rows(self, header, indices)
 
 
 def count_csv_rows(data: bytes) -> int:
