@@ -14,6 +14,11 @@ read only to scrub them out of every other cell (`warehouse/personal.py`), then 
 file that cannot be read, or lacks a column of its form, comes back with `problem` set and no
 frame; a data row that cannot be split into cells (a CSV row with a broken quote) is a
 `row_problems` entry and counts among `rows`.
+
+The helpers come in two kinds: per cell (`collect`, `field_cells`: Python lists) and per
+column (`factorize`, `field_column`, `blank_cells`, `join_text`, `frame_column`: Arrow
+columns, each distinct value converted once and mapped back by codes), which give the same
+values without a Python object per cell.
 """
 
 from __future__ import annotations

@@ -11,15 +11,17 @@ length, a few undecodable bytes cost only the cells they are in, and a row whose
 broken (a quote never closed, text after a closing quote) is reported as `malformed_row` with
 its line instead of swallowing the rows after it.
 
-How it reads: the header is looked for by the Python CSV reader (`records`), then the file
-is split into records by a byte scan (numpy; in UTF-8 the quote, the delimiter and the line
-breaks are single bytes) that proves it parses as the Python reader would read it -- every
-quote opens a cell or closes one before a delimiter or a line break, no record spans more
-than MAX_RECORD_LINES lines, a record spanning several has the header's width. Such a file
-is read by Arrow's CSV reader (C, multithreaded), rows of another width by the Python reader
-one by one; any other file is read by the Python reader whole, record by record, as the
-reference. The cells then stay Arrow columns: each field's distinct values are converted
-once, timestamps are parsed in bulk and the response key is concatenated in bulk.
+How it reads, without a Python object per cell: the header is found by the csv module
+(`records`, the reference reader). A byte scan of the UTF-8 text (numpy; the quote, the
+delimiter and the line breaks are single bytes in UTF-8) then finds the records as the csv
+module splits them wherever every quote pairs up soundly -- it opens a cell or closes one
+before a delimiter or a line break -- and the records it cannot vouch for: a quote that does
+not pair up, one never closed, a record past MAX_RECORD_LINES or of several lines and not
+the header's width. Arrow's CSV reader (C, multithreaded) reads the runs between those; the
+csv module reads the header and above and each doubtful record, as before, until Arrow can
+take over again (so a broken row costs its region, not the file). The cells stay Arrow
+columns: each field's distinct values are converted once, the timestamps parsed in bulk,
+the response key joined in bulk.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Protocol
 
 import numpy as np
@@ -220,19 +221,6 @@ def _header(lines: TextLines, present: set[str], known: frozenset[str]) -> _Head
     return None if best is None else best[1]
 
 
-def _data(
-    lines: TextLines, delimiter: str, header_at: int, width: int, problems: list[RowProblem]
-) -> Iterator[tuple[int, Sequence[object]]]:
-    """The rows below the header; broken ones go to `problems`, with their line."""
-    for number, line, cells in records(lines, delimiter, width):
-        if number <= header_at:
-            continue
-        if cells is None:
-            problems.append(_malformed(number, line))
-            continue
-        yield number, cells
-
-
 def _malformed(number: int, line: int) -> RowProblem:
     return RowProblem(
         number,
@@ -262,31 +250,9 @@ def _no_rows(indices: Sequence[int]) -> Rows:
     return Rows(np.zeros(0, np.int64), [empty for _ in indices])
 
 
-def python_rows(
-    lines: TextLines, delimiter: str, header_at: int, width: int, indices: Sequence[int]
-) -> Rows:
-    """The reference reader: record by record in Python (`records`), a batch of rows at a
-    time into Arrow."""
-    problems: list[RowProblem] = []
-    rows = _data(lines, delimiter, header_at, width, problems)
-    numbers: list[np.ndarray] = []
-    chunks: list[list[pa.Array]] = [[] for _ in indices]
-    while batch := list(islice(rows, _PYTHON_BATCH)):
-        found, columns = collect(batch, indices)
-        numbers.append(np.array(found, dtype=np.int64))
-        for chunk, col in zip(chunks, columns, strict=True):
-            chunk.append(pa.array(["" if v is None else v for v in col], pa.large_string()))
-    out = _no_rows(indices)
-    out.problems = problems
-    if numbers:
-        out.numbers = np.concatenate(numbers)
-        out.columns = [pa.chunked_array(c, pa.large_string()) for c in chunks]
-    return out
-
-
 def _structure(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where the quotes, line feeds and carriage returns are, in one pass (all three are
-    bytes below 35: what else is, a space, is dropped)."""
+    """Where the quotes, line feeds and carriage returns are, in one pass: bytes up to the
+    quote's (34), the others of them (controls, space, "!") dropped."""
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for i in range(0, len(data), _SCAN_BYTES):
         block = data[i : i + _SCAN_BYTES]
@@ -529,9 +495,9 @@ def _arrow_run(
 
 
 def mixed_rows(export: _Export, header: _Header, indices: Sequence[int]) -> Rows:
-    """The data rows as `python_rows` reads them: runs of records the scan vouches for read
-    by Arrow, the others (a broken quote and what it disturbs) by the Python reader, record
-    by record, until Arrow can take over again."""
+    """The data rows as the csv module reads them record by record (`records`): the runs
+    of records the scan vouches for read by Arrow, the others (a broken quote and what it
+    disturbs) by the csv module, record by record, until Arrow can take over again."""
     delimiter, width = header.delimiter, len(header.cells)
     scan = Scan(np.frombuffer(export.utf8, np.uint8), delimiter, width)
     lines = _ScannedLines(export.utf8, scan.line_starts)

@@ -16,7 +16,9 @@ import io
 import random
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from koryu_pipeline.codebook import Form, normalise_text
@@ -40,12 +42,12 @@ from koryu_pipeline.ingest.readers.googleforms_csv import (
     MAX_RECORD_LINES,
     SEPARATORS,
     TIMESTAMP_HEADER,
+    Rows,
     TextLines,
     _Export,
     count_csv_rows,
     grid_header,
     mixed_rows,
-    python_rows,
     read_googleforms_csv,
     records,
 )
@@ -274,6 +276,17 @@ def check(data: bytes, form: Form) -> ParsedExport:
     return parsed
 
 
+def python_rows(lines: list[str], delimiter: str, header_at: int, indices: list[int]) -> Rows:
+    """The rows as the oracle reads them, as `mixed_rows` gives them."""
+    problems: list[RowProblem] = []
+    width = len(indices) - 1
+    numbers, columns = collect(ref_data(lines, delimiter, header_at, width, problems), indices)
+    texts = [
+        pa.chunked_array([["" if v is None else v for v in c]], pa.large_string()) for c in columns
+    ]
+    return Rows(np.array(numbers, np.int64), texts, problems)
+
+
 def arrow_read(data: bytes, form: Form) -> tuple[int, int] | None:
     """(records Arrow read, records below the header), None without a header; the rows
     read (by Arrow and the csv module by turns) are the Python reader's."""
@@ -284,7 +297,8 @@ def arrow_read(data: bytes, form: Form) -> tuple[int, int] | None:
     width = len(header.cells)
     indices = list(range(width + 1))  # one past the width: a column no row has
     mixed = mixed_rows(export, header, indices)
-    slow = python_rows(export.lines, header.delimiter, header.row, width, indices)
+    lines = list(io.StringIO(decode_csv_bytes(data)[0], newline=""))
+    slow = python_rows(lines, header.delimiter, header.row, indices)
     assert mixed.numbers.tolist() == slow.numbers.tolist()
     assert [c.to_pylist() for c in mixed.columns] == [c.to_pylist() for c in slow.columns]
     assert mixed.problems == slow.problems
