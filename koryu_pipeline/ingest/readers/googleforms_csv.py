@@ -461,9 +461,12 @@ def _arrow_run(
             break
     kept = numbers[regular][keep]
     every = bool(keep.all())
-    nothing = pa.chunked_array([pa.array([""] * len(kept), pa.large_string())])
     columns = [
-        nothing if i >= width else table.column(i) if every else pc.filter(table.column(i), keep)
+        _empty_texts(len(kept))  # past the header's width: no row has it
+        if i >= width
+        else table.column(i)
+        if every
+        else pc.filter(table.column(i), keep)
         for i in indices
     ]
     del table
@@ -537,17 +540,18 @@ def mixed_rows(export: _Export, header: _Header, indices: Sequence[int]) -> Rows
     out = _no_rows(indices)
     out.problems, out.by_arrow = problems, by_arrow
     parts = [p for p in parts if len(p.numbers)]
-    if parts:
-        numbers = np.concatenate([p.numbers for p in parts])
-        above = numbers > header.row
-        out.numbers = numbers[above]
+    if parts:  # all below the header: Arrow starts after it, the csv module skips it
+        out.numbers = np.concatenate([p.numbers for p in parts])
         out.columns = [
             pa.chunked_array([c for p in parts for c in p.columns[k].chunks], pa.large_string())
             for k in range(len(indices))
         ]
-        if not above.all():
-            out.columns = [pc.filter(c, pa.array(above)) for c in out.columns]
     return out
+
+
+def _empty_texts(n: int) -> pa.ChunkedArray:
+    offsets = pa.py_buffer(np.zeros(n + 1, np.int64))
+    return pa.chunked_array([pa.LargeStringArray.from_buffers(n, offsets, pa.py_buffer(b""))])
 
 
 def _python_part(found: list[tuple[int, Sequence[object]]], indices: Sequence[int]) -> Rows:
