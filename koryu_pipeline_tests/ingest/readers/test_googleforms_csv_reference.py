@@ -742,3 +742,18 @@ def test_utf8_text_is_decoded_piece_by_piece_alike():
         got.append(export.lines[len(got)])
     assert got == list(io.StringIO(text, newline=""))
     assert export.encoding == "utf-8"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_large_file_broken_in_places(seed):
+    """Thousands of rows, a dozen broken in every way: Arrow reads the runs between them,
+    the csv module the broken rows and what they disturb -- as the oracle reads it all."""
+    rng = random.Random(seed)
+    form = rng.choice([hires_form(), ministry_form()])
+    lines = render(table_of(rng, form, 3000, 0.05, seed % 2 == 0), ",", "\r\n")
+    for _ in range(3):
+        lines = break_lines(rng, lines, ",", 1)
+    data = "".join(lines).encode(rng.choice(["utf-8", "utf-8-sig", "utf-16"]))
+    check(data, form)
+    found = arrow_read(data, form)
+    assert found is not None and found[1] // 2 < found[0] < found[1]
