@@ -14,6 +14,11 @@ read only to scrub them out of every other cell (`warehouse/personal.py`), then 
 file that cannot be read, or lacks a column of its form, comes back with `problem` set and no
 frame; a data row that cannot be split into cells (a CSV row with a broken quote) is a
 `row_problems` entry and counts among `rows`.
+
+The helpers come in two kinds: per cell (`collect`, `field_cells`: Python lists) and per
+column (`factorize`, `field_column`, `blank_cells`, `join_text`, `frame_column`: Arrow
+columns, each distinct value converted once and mapped back by codes), which give the same
+values without a Python object per cell.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from dataclasses import dataclass, field
 from itertools import islice, permutations
 from operator import itemgetter
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from koryu_pipeline.codebook import Field, Form, normalise_text
 from koryu_pipeline.ingest.readers.normalise import split_choices
@@ -38,6 +46,14 @@ SUBMITTED_TEXT = "submitted_text"
 PERSONAL_WORDS = ("メール", "名前", "氏名", "email", "e-mail", "mail address")
 HEADER_SEARCH_ROWS = 30  # the header is looked for among this many rows from the top
 VALUE_SHOWN = 200  # characters of a cell copied into a rejection; longer ones are cut
+# What str.strip() strips (str.isspace()), as an RE2 class: a cell of only these is empty.
+WHITESPACE = (
+    r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]"
+)
+# pandas' own type for a column of text (and missing values) built from Python strings
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+BATCH_ROWS = 1 << 16  # rows joined at a time when text columns are concatenated
 
 
 @dataclass(frozen=True)
@@ -196,12 +212,11 @@ def scrubber_of(columns: Iterable[list[object]]) -> Scrubber:
     return Scrubber(v for col in columns for v in col if isinstance(v, str))
 
 
-def field_cells(
-    field: Field, raw: list[object], separators: tuple[str, ...], scrub: Callable[[str], str]
-) -> list[object]:
-    """One field's raw cells -> normalised values, scrubbed of personal data. A label of the
-    form is kept as it is; any other text (free text, an unknown option) is scrubbed. Each
-    distinct cell is converted once."""
+def _cell_converter(
+    field: Field, separators: tuple[str, ...], scrub: Callable[[str], str]
+) -> Callable[[object], object]:
+    """A raw cell -> its normalised value, scrubbed: a label of the form is kept as it is;
+    any other text (free text, an unknown option) is scrubbed."""
     known = field.entry.option_by_key if field.entry.is_choice else {}
 
     def one(value: object) -> object:
@@ -212,8 +227,123 @@ def field_cells(
             return tuple(dict.fromkeys(v if v in known else scrub(v) for v in out))
         return out
 
+    return one
+
+
+def field_cells(
+    field: Field, raw: list[object], separators: tuple[str, ...], scrub: Callable[[str], str]
+) -> list[object]:
+    """One field's raw cells -> normalised values, scrubbed of personal data. A label of the
+    form is kept as it is; any other text (free text, an unknown option) is scrubbed. Each
+    distinct cell is converted once."""
+    one = _cell_converter(field, separators, scrub)
     converted = {v: one(v) for v in dict.fromkeys(raw)}
     return [converted[v] for v in raw]
+
+
+@dataclass
+class Coded:
+    """A column as distinct values and, per row, the index of its value (as pandas'
+    factorize gives them): what a column of a million rows with a few hundred answers is
+    converted through, each distinct value once."""
+
+    values: list[object]
+    codes: np.ndarray  # int64, one per row
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def factorize(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """(distinct values in order of first appearance, each row's index into them)."""
+    distinct = pc.unique(column)
+    codes = pc.index_in(column, value_set=distinct)
+    return distinct, codes.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def field_column(
+    field: Field,
+    column: pa.Array | pa.ChunkedArray,
+    separators: tuple[str, ...],
+    scrub: Callable[[str], str],
+) -> Coded:
+    """field_cells over a text column (Arrow, no nulls: an absent cell is ""): the same
+    values, each distinct cell converted once, none held per row."""
+    distinct, codes = factorize(column)
+    one = _cell_converter(field, separators, scrub)
+    return Coded([one(v) for v in distinct.to_pylist()], codes)
+
+
+def scrubber_of_arrays(columns: Iterable[pa.Array | pa.ChunkedArray]) -> Scrubber:
+    """scrubber_of for text columns (Arrow), from their distinct values."""
+    return Scrubber(v for col in columns for v in pc.unique(col).to_pylist())
+
+
+def blank_cells(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per row: the cell is empty or whitespace only (empty_row's test of one cell)."""
+    blank = pc.match_substring_regex(column, f"^{WHITESPACE}*$")
+    return blank.to_numpy(zero_copy_only=False)
+
+
+def text_array(values: Sequence[str | None], codes: np.ndarray) -> pa.Array:
+    """values[code] per row, as one Arrow text array (None -> null)."""
+    return pc.take(pa.array(values, pa.large_string()), pa.array(codes))
+
+
+def frame_column(coded: Coded) -> pd.Series:
+    """The column pandas builds from the list of the values per row: text (and None) as
+    pandas' text type, tuples (or nothing but None) as objects -- shared, one per distinct
+    value, never one per row."""
+    if any(isinstance(v, str) for v in coded.values):
+        return pd.Series(
+            pd.arrays.ArrowStringArray(text_array(coded.values, coded.codes), dtype=TEXT_DTYPE),
+            copy=False,
+        )
+    objects = np.empty(len(coded.values), dtype=object)
+    for i, v in enumerate(coded.values):
+        objects[i] = v
+    return pd.Series(objects[coded.codes], dtype=object, copy=False)
+
+
+def join_text(
+    parts: Sequence[pa.Array | tuple[pa.Array, np.ndarray]], rows: int
+) -> pa.LargeStringArray:
+    """Row by row, the concatenation of text columns, each given whole (an Arrow array) or
+    as (distinct texts, codes); built a batch of rows at a time into one array, so the
+    columns are never all expanded at once."""
+
+    def lengths(part: pa.Array | tuple[pa.Array, np.ndarray]) -> int:
+        if isinstance(part, tuple):
+            texts, codes = part
+            per = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+            return int(np.bincount(codes, minlength=len(texts)) @ per) if len(codes) else 0
+        return int(pc.sum(pc.binary_length(part)).as_py() or 0)
+
+    total = sum(lengths(p) for p in parts)
+    # in Arrow's memory pool, which has the memory of the columns read before this at hand
+    offsets_buf, data_buf = pa.allocate_buffer(8 * (rows + 1)), pa.allocate_buffer(total)
+    offsets = np.frombuffer(offsets_buf, np.int64)
+    offsets[0] = 0
+    data = np.frombuffer(data_buf, np.uint8)
+    at = 0
+    for start in range(0, rows, BATCH_ROWS):
+        stop = min(start + BATCH_ROWS, rows)
+        columns = [
+            pc.take(p[0], pa.array(p[1][start:stop]))
+            if isinstance(p, tuple)
+            else p.slice(start, stop - start)
+            for p in parts
+        ]
+        joined = pc.binary_join_element_wise(*columns, pa.scalar("", pa.large_string()))
+        _, joined_offsets, joined_data = joined.buffers()
+        offs = np.frombuffer(joined_offsets, np.int64)
+        offs = offs[joined.offset : joined.offset + len(joined) + 1]
+        size = int(offs[-1] - offs[0])
+        offsets[start + 1 : stop + 1] = at + offs[1:] - offs[0]
+        if size:
+            data[at : at + size] = np.frombuffer(joined_data, np.uint8)[offs[0] : offs[-1]]
+        at += size
+    return pa.LargeStringArray.from_buffers(rows, offsets_buf, data_buf, null_count=0)
 
 
 def shown_value(value: object) -> str | None:
