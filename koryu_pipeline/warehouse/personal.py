@@ -235,9 +235,14 @@ def may_have_pattern(texts: pa.Array | pa.ChunkedArray) -> pa.BooleanArray | pa.
     return pc.match_substring_regex(texts, _prefilter())
 
 
+_SAMPLE = 10_000
+
+
 def _arrow_texts(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
-    """The distinct non-null texts of an Arrow column (list cells element by element,
-    dictionaries as the values they use); None when it holds no text."""
+    """The texts of an Arrow column to search (list cells element by element, dictionaries
+    as the values they use); None when it holds no text. Distinct values where the column
+    repeats itself; where a sample of it does not (ids, keys), all of them: hashing a
+    million long distinct texts costs more than searching them."""
     t = values.type
     if pa.types.is_dictionary(t):
         values = pc.unique(values)
@@ -247,6 +252,9 @@ def _arrow_texts(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         return _arrow_texts(pc.list_flatten(values))
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        sample = values.slice(0, _SAMPLE)
+        if len(values) > _SAMPLE and pc.count_distinct(sample).as_py() > len(sample) // 2:
+            return values.drop_null()
         return pc.unique(values).drop_null()
     return None
 
@@ -334,7 +342,7 @@ def personal_data_in(
                 searched.append((key, name, texts.cast(pa.large_string())))
     masks = _may_have_pattern_each([texts for *_, texts in searched])
     for (key, name, texts), mask in zip(searched, masks, strict=True):
-        if any(has_pattern(t) for t in texts.filter(mask).to_pylist()):
+        if any(has_pattern(t) for t in pc.unique(texts.filter(mask)).to_pylist()):
             found[key].append(name)
     return {key: cols for key, cols in found.items() if cols}
 

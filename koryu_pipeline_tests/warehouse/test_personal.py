@@ -213,3 +213,17 @@ def test_personal_data_in_several_tables_at_once():
         "c": pa.table({"メール": ["x"], "z": pa.array([["03-1234-5678"]])}),
     }
     assert personal_data_in(tables) == {"a": ["y"], "c": ["メール", "z"]}
+
+
+@pytest.mark.parametrize("distinct", [True, False])
+def test_long_columns_are_searched_whole(distinct):
+    """A column of distinct texts (keys) is searched value by value, one that repeats itself
+    by its distinct values: either way a planted number is found, and only it."""
+    texts = [f"id={i}|at=2023-11-20T06:04:00+00:00" if distinct else "府省" for i in range(30_000)]
+    frame = pd.DataFrame({"key": pd.Series(texts, dtype="str")})
+    assert personal_data_found(frame) == []
+    assert personal_data_found(pa.Table.from_pandas(frame)) == []
+    texts[25_000] += "|連絡先 090-1234-5678"
+    frame = pd.DataFrame({"key": pd.Series(texts, dtype="str")})
+    assert personal_data_found(frame) == ["key"]
+    assert personal_data_found(pa.Table.from_pandas(frame)) == ["key"]
