@@ -90,7 +90,8 @@ def fact_schema(codebook: Codebook, table: str) -> pa.DataFrameSchema:
 def pandera_schema(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
     frame = tables[table]
     try:
-        fact_schema(codebook, table).validate(frame, lazy=True)
+        # inplace: nothing is coerced or added, so the copy pandera would make is not needed
+        fact_schema(codebook, table).validate(frame, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         return CheckOutcome(

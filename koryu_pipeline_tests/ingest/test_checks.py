@@ -7,7 +7,12 @@ import pandera.pandas as pa
 import pytest
 
 from koryu_pipeline.codebook import get_codebook
-from koryu_pipeline.ingest.checks import fact_schema, no_personal_data, personal_data_found
+from koryu_pipeline.ingest.checks import (
+    fact_schema,
+    no_personal_data,
+    pandera_schema,
+    personal_data_found,
+)
 from koryu_pipeline.ingest.wave import ingest_wave
 from koryu_pipeline.warehouse.personal import COMPUTED_COLUMNS
 from koryu_pipeline.warehouse.tables import ANSWERS, RESPONDENTS, WAVE_TABLES
@@ -167,3 +172,20 @@ def test_codes_match_labels_fails_exactly_the_rows_not_in_the_codebook(wave):
     failed = cases.loc[cases["check"] == "option_code_matches_codebook"]
     failed = sorted(set(failed["index"]))
     assert failed == [i for i, ok in enumerate(expected) if not ok]
+
+
+def test_the_schema_check_leaves_the_tables_as_they_were(wave):
+    """pandera validates in place (no copy of a million rows): it must change nothing."""
+    cb = get_codebook()
+    tables = {key: wave.table(key) for key in WAVE_TABLES}
+    before = {key: frame.copy() for key, frame in tables.items()}
+    for key in (RESPONDENTS, ANSWERS, "quarantine/files"):
+        assert pandera_schema(cb, key, tables).passed
+    doubled = pd.concat([tables[ANSWERS], tables[ANSWERS].iloc[:1]], ignore_index=True)
+    kept = doubled.copy()
+    outcome = pandera_schema(cb, ANSWERS, {ANSWERS: doubled})
+    assert not outcome.passed and outcome.metadata["failures"] > 0
+    for key, frame in tables.items():
+        pd.testing.assert_frame_equal(frame, before[key])
+        assert list(frame.dtypes) == list(before[key].dtypes)
+    pd.testing.assert_frame_equal(doubled, kept)
