@@ -155,11 +155,11 @@ def scrub_series(values: pd.Series, scrub: Callable[[str], str] = scrub_text) ->
 # --------------------------------------------------------------------------- the check
 #
 # `personal_data_found` runs on every table of a wave, twice (before the write, and as the
-# asset check), at a million responses and more. Only the distinct texts of a column are
-# looked at, and of those only the few that RE2 (vectorised, in Arrow) finds could match:
-# `_prefilter()` is EMAIL and PHONE loosened into a regular expression on the text as it
-# is, before NFKC, that matches wherever the exact patterns could. The exact test,
-# `has_pattern`, then runs in Python on those candidates alone.
+# asset check), at a million responses and more. A column's texts are taken as Arrow (its
+# distinct values, unless it is a column of distinct keys), RE2 clears in one vectorised
+# pass those that cannot match -- `_prefilter()` is EMAIL and PHONE loosened into a
+# regular expression on the text as it is, before NFKC, that matches wherever the exact
+# patterns could -- and the exact test, `has_pattern`, runs in Python on the few left.
 
 # Values the pipeline computes and that carry no text of an export: respondent_id is a hash
 # of the response (ingest/validation), so it cannot hold an address or a number.
@@ -272,9 +272,9 @@ def _python_texts(values: Iterable[object]) -> pa.Array:
 
 
 def _pandas_texts(column: pd.Series) -> pa.Array | pa.ChunkedArray | None:
-    """The distinct texts of a pandas column, without visiting each cell in Python where
-    Arrow can convert it (string dtypes are Arrow already; object columns are reduced to
-    their distinct values first)."""
+    """`_arrow_texts` of a pandas column, without visiting each cell in Python where Arrow
+    can convert it (string dtypes are Arrow already; object columns are reduced to their
+    distinct values first)."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         used = pd.unique(column.cat.codes[column.cat.codes >= 0])
@@ -326,8 +326,8 @@ def _texts(data: pd.DataFrame | pa.Table, i: int) -> pa.Array | pa.ChunkedArray 
 def personal_data_in(
     tables: Mapping[str, pd.DataFrame | pa.Table], skip: Iterable[str] = COMPUTED_COLUMNS
 ) -> dict[str, list[str]]:
-    """`personal_data_found` for several tables at once (their distinct texts searched by
-    RE2 together): each table that carries personal data -> its columns concerned."""
+    """`personal_data_found` for several tables at once (their texts searched by RE2
+    together): each table that carries personal data -> its columns concerned."""
     skipped = set(skip)
     found: dict[str, list[str]] = {}
     searched: list[tuple[str, str, pa.Array]] = []
@@ -351,7 +351,7 @@ def personal_data_found(
     data: pd.DataFrame | pa.Table, skip: Iterable[str] = COMPUTED_COLUMNS
 ) -> list[str]:
     """Columns that carry personal data: a personal header, or an e-mail address or a
-    telephone number in a cell (list cells included). Empty when clean. Each text column's
-    distinct values, of which only those RE2 cannot clear are tested in Python; the columns
-    in `skip` (values the pipeline computes) are not searched."""
+    telephone number in a cell (list cells included). Empty when clean. Only the texts RE2
+    cannot clear are tested in Python; the columns in `skip` (values the pipeline computes)
+    are not searched."""
     return personal_data_in({"": data}, skip).get("", [])
