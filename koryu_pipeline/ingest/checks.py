@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from koryu_pipeline.codebook import Codebook, wave_number
-from koryu_pipeline.warehouse.personal import personal_data_found
+from koryu_pipeline.warehouse.personal import personal_data_found, personal_data_in
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
     FILES,
@@ -30,6 +31,10 @@ from koryu_pipeline.warehouse.tables import (
     table_registry,
 )
 
+__all__ = ["FACT_CHECKS", "fact_schema", "personal_data_found"]  # the tests' imports too
+
+_OPTION_KEY = ("instrument", "wave", "question_id", "option_code", "option_label")
+
 
 def _option_codes_check(codebook: Codebook) -> pa.Check:
     valid = {
@@ -40,15 +45,18 @@ def _option_codes_check(codebook: Codebook) -> pa.Check:
     }
 
     def codes_match_labels(df: pd.DataFrame) -> pd.Series:
-        keys = zip(
-            df["instrument"],
-            df["wave"],
-            df["question_id"],
-            df["option_code"],
-            df["option_label"],
-            strict=True,
-        )
-        return pd.Series([k in valid for k in keys], index=df.index)
+        # The rows' distinct keys (a few hundred among millions of rows), each looked up
+        # once: the columns factorised one by one into one key code per row.
+        codes = np.zeros(len(df), dtype=np.int64)
+        for column in _OPTION_KEY:
+            part, uniques = pd.factorize(df[column], use_na_sentinel=False)
+            codes, _ = pd.factorize(codes * len(uniques) + part)  # stays below len(df)
+        combos = int(codes.max()) + 1 if len(codes) else 0
+        row = np.empty(combos, dtype=np.int64)
+        row[codes] = np.arange(len(df))  # any row of a key stands for it
+        keys = zip(*(df[c].iloc[row].tolist() for c in _OPTION_KEY), strict=True)
+        known = np.array([k in valid for k in keys], dtype=bool)
+        return pd.Series(known[codes], index=df.index)
 
     return pa.Check(codes_match_labels, name="option_code_matches_codebook")
 
@@ -82,7 +90,8 @@ def fact_schema(codebook: Codebook, table: str) -> pa.DataFrameSchema:
 def pandera_schema(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
     frame = tables[table]
     try:
-        fact_schema(codebook, table).validate(frame, lazy=True)
+        # inplace: nothing is coerced or added, so the copy pandera would make is not needed
+        fact_schema(codebook, table).validate(frame, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         return CheckOutcome(
@@ -110,7 +119,7 @@ def row_conservation(codebook: Codebook, table: str, tables: Tables) -> CheckOut
 
 
 def no_personal_data(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
-    found = {t: cols for t, frame in tables.items() if (cols := personal_data_found(frame))}
+    found = personal_data_in(tables)
     return CheckOutcome(not found, {"columns_with_personal_data": found})
 
 

@@ -8,7 +8,10 @@ mode the umask allows (0644 under umask 022), as any other program's would.
 
 A wave's partitions are checked for personal data (`warehouse/personal.py`) as the Arrow
 tables about to be serialised, all of them before the first is written: when one holds any,
-`PersonalDataError` is raised and nothing of the wave is written.
+`PersonalDataError` is raised and nothing of the wave is written. Each frame is converted to
+Arrow once; the tables' single files are then built from those very tables for the wave
+just written (chunked as reading their files back would give them, so the bytes are the
+same) and from disk for the other waves.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pyarrow.parquet as pq
 
 from koryu_pipeline.codebook import Codebook, wave_number
 from koryu_pipeline.warehouse.frames import to_table
-from koryu_pipeline.warehouse.personal import personal_data_found
+from koryu_pipeline.warehouse.personal import personal_data_in
 from koryu_pipeline.warehouse.tables import (
     WAVE_TABLES,
     file_schema,
@@ -132,8 +135,8 @@ def with_partition_columns(
     and ordered as `schema` says (wave as its survey-year integer)."""
     n = table.num_rows
     values = {
-        "instrument": pa.array([instrument] * n, schema.field("instrument").type),
-        "wave": pa.array([wave_number(wave)] * n, schema.field("wave").type),
+        "instrument": pa.repeat(pa.scalar(instrument, schema.field("instrument").type), n),
+        "wave": pa.repeat(pa.scalar(wave_number(wave), schema.field("wave").type), n),
     }
     columns = [values[f.name] if f.name in values else table[f.name] for f in schema]
     return pa.Table.from_arrays(columns, schema=schema)
@@ -202,24 +205,64 @@ def flat_path(root: Path, table: str) -> Path:
     return Path(root) / f"{table}.parquet"
 
 
-def flat_table(codebook: Codebook, root: Path, table: str) -> pa.Table:
+# How pq.read_table chunks what `parquet_bytes` wrote: row groups of pq.write_table's
+# default length, each read in batches of the Arrow dataset scanner's default size.
+# The writer's pages follow the chunks, so a table's bytes depend on them.
+WRITE_ROW_GROUP = 1024 * 1024
+READ_BATCH = 128 * 1024
+
+
+def as_read_back(table: pa.Table) -> pa.Table:
+    """`table` chunked as reading back the file `parquet_bytes(table)` gives it, so that a
+    table just written can stand for its file without being read (same values, same
+    chunks, hence the same bytes when written again)."""
+    whole = table.combine_chunks()
+    batches = [
+        batch
+        for start in range(0, whole.num_rows, WRITE_ROW_GROUP)
+        for batch in whole.slice(start, WRITE_ROW_GROUP).to_batches(max_chunksize=READ_BATCH)
+    ]
+    if not batches:  # an empty file reads as one empty chunk
+        batches = [pa.record_batch([pa.array([], f.type) for f in table.schema], table.schema)]
+    return pa.Table.from_batches(batches, table.schema)
+
+
+def flat_table(
+    codebook: Codebook,
+    root: Path,
+    table: str,
+    written: Mapping[tuple[str, str], pa.Table] | None = None,
+) -> pa.Table:
     """Every partition of `table` on disk in one Arrow table with `instrument` and `wave` as
     columns, in path order. The staging tables' columns differ by form: their union, in
-    first-appearance order (a form's missing columns are null)."""
-    parts = [
-        read_partition_table(root, table, i, w, partition_schema(codebook, table, i, w))
-        for i, w in list_partitions(root, table)
-    ]
+    first-appearance order (a form's missing columns are null). `written`: (instrument,
+    wave) -> the rows (file schema) just written to that partition, used instead of
+    reading its file back."""
+    parts = []
+    for i, w in list_partitions(root, table):
+        schema = partition_schema(codebook, table, i, w)
+        data = (written or {}).get((i, w))
+        if data is None:
+            parts.append(read_partition_table(root, table, i, w, schema))
+        else:
+            parts.append(with_partition_columns(as_read_back(data), i, w, schema))
     if not parts:
         return table_registry(codebook)[table].schema.empty_table()
     return pa.concat_tables(parts, promote_options="default")
 
 
-def write_flat(codebook: Codebook, root: Path, table: str) -> bool:
-    """Rewrite `<root>/<table>.parquet` from the partitions on disk: a BI tool that reads one
-    file (Power BI, Tableau, Excel) or a folder without hive support sees the instrument and
-    wave that the partitioned files keep in their path only. Skipped when unchanged."""
-    return write_atomic(flat_path(root, table), parquet_bytes(flat_table(codebook, root, table)))
+def write_flat(
+    codebook: Codebook,
+    root: Path,
+    table: str,
+    written: Mapping[tuple[str, str], pa.Table] | None = None,
+) -> bool:
+    """Rewrite `<root>/<table>.parquet` from the partitions on disk (or, for those in
+    `written`, the rows just written to them): a BI tool that reads one file (Power BI,
+    Tableau, Excel) or a folder without hive support sees the instrument and wave that the
+    partitioned files keep in their path only. Skipped when unchanged."""
+    data = flat_table(codebook, root, table, written)
+    return write_atomic(flat_path(root, table), parquet_bytes(data))
 
 
 def write_wave(
@@ -235,7 +278,7 @@ def write_wave(
     when a partition holds personal data."""
     wanted = tuple(tables)
     changed: dict[str, list[str]] = {t: [] for t in wanted}
-    staged: list[tuple[str, str, Path, pa.Table]] = []
+    staged: list[tuple[str, str, str, Path, pa.Table]] = []
     for (instrument, table), frame in sorted(frames.items()):
         if table not in wanted:
             continue
@@ -243,22 +286,21 @@ def write_wave(
         staged.append(
             (
                 table,
+                instrument,
                 f"instrument={instrument}/wave={wave}",
                 partition_path(root, table, instrument, wave),
-                to_table(frame, file_schema(schema)),
+                to_table(frame, file_schema(schema)),  # the frame's one conversion
             )
         )
     # every table is checked before any file is written: personal data never reaches disk
-    found = {
-        f"{table}/{part}": cols
-        for table, part, _, data in staged
-        if (cols := personal_data_found(data))
-    }
+    found = personal_data_in({f"{table}/{part}": data for table, _, part, _, data in staged})
     if found:
         raise PersonalDataError(found)
-    for table, part, path, data in staged:
+    written: dict[str, dict[tuple[str, str], pa.Table]] = {t: {} for t in wanted}
+    for table, instrument, part, path, data in staged:
         if write_atomic(path, parquet_bytes(data)):
             changed[table].append(part)
+        written[table][(instrument, wave)] = data
     for table in wanted:
-        write_flat(codebook, root, table)
+        write_flat(codebook, root, table, written[table])
     return changed

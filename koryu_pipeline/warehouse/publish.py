@@ -40,7 +40,7 @@ from koryu_pipeline.warehouse.sql import (
     engine_for,
     insert_rows,
     replace_tables,
-    sql_rows,
+    sql_data,
     sql_table,
     sql_table_name,
 )
@@ -279,9 +279,8 @@ def _publish_partitioned(
         if had.get(part) == p.digest:
             continue
         _delete_partition(conn, table, p.instrument, p.wave)
-        rows = sql_rows(p.read(), schema)
-        insert_rows(conn, table, rows)
-        state.record(name, part, p.digest, len(rows))
+        rows = insert_rows(conn, table, sql_data(p.read(), schema))
+        state.record(name, part, p.digest, rows)
         result.partitions_replaced.append(f"{name} {part}")
     for part in sorted(set(had) - set(on_disk)):
         instrument, wave = (kv.split("=", 1)[1] for kv in part.split("/"))

@@ -12,23 +12,32 @@ the same tables on SQLite and PostgreSQL. Tables and columns carry the registry'
 descriptions as comments where the database keeps them (PostgreSQL's COMMENT ON; SQLite has
 none). Every change happens inside the caller's ONE transaction: a reader sees the previous
 run's tables or this run's, never a mix.
+
+Rows go in by the driver's bulk path, from Arrow, a chunk at a time: PostgreSQL's COPY (text
+written by Arrow) through psycopg 2 or 3, elsewhere executemany of plain tuples; the values
+stored are those SQLAlchemy's own INSERT stores (koryu_pipeline_tests/warehouse/test_sql.py
+compares them).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from koryu_pipeline.warehouse.frames import to_table
 from koryu_pipeline.warehouse.tables import TableSpec
 
-INSERT_CHUNK = 5_000
+INSERT_CHUNK = 50_000  # rows made Python objects at a time
 
 
 # SQL reserved words among the Parquet column names, and what the SQL copy calls them.
@@ -102,20 +111,159 @@ def definition(table: sa.Table) -> str:
     return "\n".join(parts)
 
 
-def sql_rows(data: pa.Table, schema: pa.Schema) -> list[dict]:
-    """Rows as the SQL table names its columns, values exactly the Parquet ones."""
+def sql_data(data: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`data`'s columns as the SQL table holds them: its columns, in order, under their SQL
+    names; the values exactly the Parquet ones."""
     pairs = sql_columns(schema)
-    return data.select([a for a, _ in pairs]).rename_columns([b for _, b in pairs]).to_pylist()
+    return data.select([a for a, _ in pairs]).rename_columns([b for _, b in pairs])
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    for chunk in _chunks(rows, INSERT_CHUNK):
-        conn.execute(table.insert(), chunk)
+def insert_rows(conn: sa.Connection, table: sa.Table, data: pa.Table) -> int:
+    """Append `data` (as `sql_data` gives it) to `table` inside the caller's transaction, in
+    chunks of INSERT_CHUNK rows so that only one chunk is ever Python objects. PostgreSQL
+    through psycopg 2 or 3: COPY, the rows written as its text format by Arrow; elsewhere
+    one executemany per chunk with plain tuples, the values bound as SQLAlchemy would bind
+    them (its bind processors, or their vectorised equals). Returns the rows written."""
+    dialect = conn.dialect
+    copy = _postgres_copy(conn, table) if dialect.name == "postgresql" else None
+    insert = None if copy else _positional_insert(conn, table)
+    for chunk in _chunks(data, INSERT_CHUNK):
+        if copy:
+            copy(chunk)
+        elif insert:
+            insert(_tuples(chunk, table, dialect))
+        else:  # a driver with named parameters only: through SQLAlchemy
+            conn.execute(table.insert(), chunk.to_pylist())
+    return data.num_rows
 
 
-def _chunks(rows: list[dict], size: int) -> Iterator[list[dict]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+def _chunks(data: pa.Table, size: int) -> Iterator[pa.Table]:
+    for start in range(0, data.num_rows, size):
+        yield data.slice(start, size)
+
+
+def _positional_insert(
+    conn: sa.Connection, table: sa.Table
+) -> Callable[[Iterable[tuple[object, ...]]], None] | None:
+    """executemany on the driver's cursor (SQLite's takes an iterator: the chunk's tuples
+    are made as it reads them); None when the driver's parameters are not positional."""
+    dialect = conn.dialect
+    if not dialect.positional:
+        return None
+    statement = str(table.insert().compile(dialect=dialect))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if dialect.name == "sqlite":
+        return lambda rows: cursor.executemany(statement, rows)
+    return lambda rows: cursor.executemany(statement, list(rows))
+
+
+def _tuples(data: pa.Table, table: sa.Table, dialect: sa.Dialect) -> Iterator[tuple]:
+    """The rows of `data` as tuples of bound values, made column by column."""
+    columns = [_bind_values(data.column(i), c, dialect) for i, c in enumerate(table.columns)]
+    return zip(*columns, strict=True)
+
+
+def _bind_values(values: pa.ChunkedArray, column: sa.Column, dialect: sa.Dialect) -> list:
+    """A column's values as SQLAlchemy binds them on `dialect`: its bind processor applied
+    to each value, or a vectorised equal where one is known (text as Arrow makes it, flags
+    as 0/1 where the database has no boolean, SQLite's timestamps as SQLAlchemy formats
+    them)."""
+    impl = column.type.dialect_impl(dialect)
+    arrow = values.type
+    text = pa.types.is_string(arrow) or pa.types.is_large_string(arrow)
+    if text and impl.bind_processor(dialect) is None:
+        return _texts(values)
+    if pa.types.is_boolean(arrow) and isinstance(impl, sa.Boolean):
+        # Boolean's processor: bool(v) with a native boolean, int(v) without
+        return (values if dialect.supports_native_boolean else values.cast(pa.int8())).to_pylist()
+    if pa.types.is_timestamp(arrow) and _sqlite_datetime(impl) and arrow.tz in (None, "UTC"):
+        # DATETIME's processor: "%Y-%m-%d %H:%M:%S.%f" of the value as it stands
+        return pc.strftime(
+            values.cast(pa.timestamp("us", arrow.tz)), "%Y-%m-%d %H:%M:%S"
+        ).to_pylist()
+    out = values.to_pylist()
+    process = impl.bind_processor(dialect)
+    return out if process is None else [process(v) for v in out]
+
+
+def _sqlite_datetime(impl: sa.types.TypeEngine) -> bool:
+    return (
+        isinstance(impl, sqlite.DATETIME)
+        and impl._storage_format == sqlite.DATETIME._storage_format
+    )
+
+
+def _texts(values: pa.ChunkedArray) -> list:
+    """A text column as Python strings, each distinct text one object (a column of a few
+    labels is millions of references to a few strings, not millions of strings)."""
+    encoded = pc.dictionary_encode(values.combine_chunks(), null_encoding="encode")
+    distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    return distinct[encoded.indices.to_numpy(zero_copy_only=False)].tolist()
+
+
+# ---- PostgreSQL's COPY, text format (https://www.postgresql.org/docs/current/sql-copy.html)
+
+_COPY_ESCAPES = (("\\", "\\\\"), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+
+
+def _postgres_copy(conn: sa.Connection, table: sa.Table) -> Callable[[pa.Table], None] | None:
+    """A function writing rows by COPY into `table` on the connection's own cursor (so
+    inside its transaction), for psycopg 2 and psycopg 3; None for another driver."""
+    quote = conn.dialect.identifier_preparer
+    columns = ", ".join(quote.quote(c.name) for c in table.columns)
+    statement = f"COPY {quote.format_table(table)} ({columns}) FROM STDIN"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.dialect.driver
+    if driver == "psycopg2":
+        # psycopg2 sends a float as a literal, -0.0 as -(0.0), which PostgreSQL reads as 0
+        return lambda data: cursor.copy_expert(
+            statement, io.StringIO(_copy_text(data, signed_zero=False))
+        )
+    if driver == "psycopg":
+
+        def copy(data: pa.Table) -> None:
+            with cursor.copy(statement) as out:
+                out.write(_copy_text(data, signed_zero=True))
+
+        return copy
+    return None
+
+
+def _copy_text(data: pa.Table, signed_zero: bool) -> str:
+    """Rows as COPY's text format: tab-separated, \\N for null, backslash escapes; values
+    as PostgreSQL reads back the very values the driver binds (floats in the shortest form
+    that reads back exactly, -0.0 as 0 where the driver's INSERT stores 0; timestamps with
+    their offset)."""
+    if not data.num_rows:
+        return ""
+    fields = [_copy_field(column.combine_chunks(), signed_zero) for column in data.columns]
+    lines = pc.binary_join_element_wise(*fields, pa.scalar("\t", pa.large_string()))
+    whole = pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines)
+    return pc.binary_join(whole, pa.scalar("\n", pa.large_string()))[0].as_py() + "\n"
+
+
+def _copy_field(values: pa.Array, signed_zero: bool) -> pa.Array:
+    t = values.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        text = values.cast(pa.large_string())
+        for old, new in _COPY_ESCAPES:
+            text = pc.replace_substring(text, old, new)
+    elif pa.types.is_boolean(t):
+        text = pc.if_else(values, "t", "f")
+    elif pa.types.is_timestamp(t):
+        fmt = "%Y-%m-%d %H:%M:%S" + ("%z" if t.tz else "")
+        text = pc.strftime(values.cast(pa.timestamp("us", t.tz)), fmt)
+    elif pa.types.is_date(t):
+        text = pc.strftime(values, "%Y-%m-%d")
+    elif pa.types.is_floating(t):
+        if not signed_zero:
+            values = pc.if_else(pc.equal(values, 0), pa.scalar(0, t), values)
+        text = values.cast(pa.string())  # the shortest text that reads back exactly
+    elif pa.types.is_integer(t):
+        text = values.cast(pa.string())
+    else:
+        raise TypeError(f"no COPY text for Arrow type {t}")
+    return pc.fill_null(text.cast(pa.large_string()), "\\N")
 
 
 def _create_sqlite_file(database: str | None) -> None:
@@ -166,16 +314,15 @@ def replace_tables(
     prepared = [
         (
             sql_table(key, schema, metadata, specs.get(key)),
-            sql_rows(data if isinstance(data, pa.Table) else to_table(data, schema), schema),
+            sql_data(data if isinstance(data, pa.Table) else to_table(data, schema), schema),
         )
         for key, (data, schema) in sorted(tables.items())
     ]
     written: dict[str, int] = {}
-    for table, rows in prepared:
+    for table, data in prepared:
         table.drop(conn, checkfirst=True)
         table.create(conn)
-        insert_rows(conn, table, rows)
-        written[table.name] = len(rows)
+        written[table.name] = insert_rows(conn, table, data)
     return written
 
 

@@ -7,8 +7,15 @@ import pandera.pandas as pa
 import pytest
 
 from koryu_pipeline.codebook import get_codebook
-from koryu_pipeline.ingest.checks import fact_schema, personal_data_found
+from koryu_pipeline.ingest.checks import (
+    fact_schema,
+    no_personal_data,
+    pandera_schema,
+    personal_data_found,
+)
 from koryu_pipeline.ingest.wave import ingest_wave
+from koryu_pipeline.warehouse.personal import COMPUTED_COLUMNS
+from koryu_pipeline.warehouse.tables import ANSWERS, RESPONDENTS, WAVE_TABLES
 from koryu_pipeline_tests.exports import (
     base_hires,
     base_ministry,
@@ -23,7 +30,7 @@ def wave(tmp_path):
     write_msforms_xlsx(
         raw / "ministry" / "2023" / "a.xlsx",
         [
-            base_ministry(),
+            base_ministry(personnel_line="人事課"),
             base_ministry(org_name="B省", s_hire="はい", q13=["上司等との面談機会の充実"]),
             base_ministry(org_name="C省", q07="xx"),
         ],
@@ -85,3 +92,100 @@ def test_personal_data_found():
     assert personal_data_found(clean.assign(メール=["x"])) == ["メール"]
     leaked = clean.assign(value=["taro.yamada0@example.go.jp"])
     assert personal_data_found(leaked) == ["value"]
+
+
+PLANTED = ["連絡先 03-1234-5678", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ まで"]
+# what an export puts in the tables, each of which must still be searched
+FROM_EXPORTS = {
+    ("staging/parsed", "q07"),  # an unknown option, kept as typed
+    ("staging/parsed", "response_key"),
+    ("staging/validated", "org_name"),  # free text
+    ("facts/respondents", "personnel_line"),
+    ("facts/respondents", "source_file"),
+    ("quarantine/rejections", "value"),
+    ("quarantine/rejections", "message"),
+    ("quarantine/files", "source_file"),
+}
+
+
+def text_cells(frame: pd.DataFrame) -> list[tuple[str, int]]:
+    """(column, first row holding text) of every text column the check searches."""
+    out = []
+    for column in frame.columns:
+        if column in COMPUTED_COLUMNS:
+            continue
+        held = [i for i, v in enumerate(frame[column]) if isinstance(v, str | tuple)]
+        if held:
+            out.append((column, held[0]))
+    return out
+
+
+def plant(frame: pd.DataFrame, column: str, row: int, text: str) -> pd.DataFrame:
+    frame = frame.copy()
+    cell = frame.at[row, column]
+    if isinstance(cell, tuple):
+        frame[column] = frame[column].astype(object)
+    frame.at[row, column] = (*cell, text) if isinstance(cell, tuple) else f"{cell} {text}"
+    return frame
+
+
+@pytest.mark.parametrize("text", PLANTED)
+def test_personal_data_planted_in_any_text_column_is_found(wave, text):
+    cb = get_codebook()
+    tables = {key: wave.table(key) for key in WAVE_TABLES}
+    assert no_personal_data(cb, RESPONDENTS, tables).passed
+    searched = set()
+    for key, frame in tables.items():
+        for column, row in text_cells(frame):
+            searched.add((key, column))
+            outcome = no_personal_data(
+                cb, RESPONDENTS, {**tables, key: plant(frame, column, row, text)}
+            )
+            assert not outcome.passed, (key, column)
+            assert outcome.metadata == {"columns_with_personal_data": {key: [column]}}
+    assert searched >= FROM_EXPORTS
+
+
+def test_codes_match_labels_fails_exactly_the_rows_not_in_the_codebook(wave):
+    """The vectorised lookup against the codebook, row for row as a Python set would."""
+    cb = get_codebook()
+    answers = pd.concat([wave.table(ANSWERS)] * 3, ignore_index=True)
+    answers["option_code"] = answers["option_code"].astype(object)
+    answers.loc[0, "option_code"] = answers.loc[0, "option_code"] + 1  # a wrong code
+    answers.loc[1, "option_label"] = "ほかの選択肢"  # a wrong label
+    answers.loc[2, "wave"] = 2022  # a wave the form is not of
+    answers.loc[3, "option_code"] = None
+    answers.loc[4, "option_code"] = float(answers.loc[4, "option_code"])  # 1.0 == 1
+    answers.loc[5, "instrument"] = "hires" if answers.loc[5, "instrument"] == "ministry" else "x"
+    valid = {
+        (f.instrument, int(f.wave), e.id, o.code, o.label)
+        for f in cb.forms
+        for e in f.questions
+        for o in e.options
+    }
+    key = ["instrument", "wave", "question_id", "option_code", "option_label"]
+    expected = [tuple(r) in valid for r in answers[key].itertuples(index=False)]
+    assert expected[:6] == [False, False, False, False, True, False]
+    with pytest.raises(pa.errors.SchemaErrors) as info:
+        fact_schema(cb, ANSWERS).validate(answers, lazy=True)
+    cases = info.value.failure_cases
+    failed = cases.loc[cases["check"] == "option_code_matches_codebook"]
+    failed = sorted(set(failed["index"]))
+    assert failed == [i for i, ok in enumerate(expected) if not ok]
+
+
+def test_the_schema_check_leaves_the_tables_as_they_were(wave):
+    """pandera validates in place (no copy of a million rows): it must change nothing."""
+    cb = get_codebook()
+    tables = {key: wave.table(key) for key in WAVE_TABLES}
+    before = {key: frame.copy() for key, frame in tables.items()}
+    for key in (RESPONDENTS, ANSWERS, "quarantine/files"):
+        assert pandera_schema(cb, key, tables).passed
+    doubled = pd.concat([tables[ANSWERS], tables[ANSWERS].iloc[:1]], ignore_index=True)
+    kept = doubled.copy()
+    outcome = pandera_schema(cb, ANSWERS, {ANSWERS: doubled})
+    assert not outcome.passed and outcome.metadata["failures"] > 0
+    for key, frame in tables.items():
+        pd.testing.assert_frame_equal(frame, before[key])
+        assert list(frame.dtypes) == list(before[key].dtypes)
+    pd.testing.assert_frame_equal(doubled, kept)

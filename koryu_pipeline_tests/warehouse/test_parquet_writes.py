@@ -16,7 +16,14 @@ from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.ingest.wave import ingest_wave
 from koryu_pipeline.warehouse.parquet import PersonalDataError, write_atomic, write_wave
 from koryu_pipeline.warehouse.sql import engine_for
-from koryu_pipeline_tests.exports import base_ministry, write_msforms_xlsx
+from koryu_pipeline.warehouse.tables import PARTITION_COLUMNS
+from koryu_pipeline_tests.exports import (
+    base_hires,
+    base_ministry,
+    write_google_csv,
+    write_msforms_xlsx,
+)
+from koryu_pipeline_tests.ingest.test_checks import FROM_EXPORTS, PLANTED, plant, text_cells
 
 
 @contextmanager
@@ -83,3 +90,30 @@ def test_a_first_write_with_personal_data_leaves_no_file(tmp_path, wave):
     with pytest.raises(PersonalDataError):
         write_wave(get_codebook(), tmp_path / "warehouse", "2023", tables)
     assert not (tmp_path / "warehouse").exists() or not any((tmp_path / "warehouse").rglob("*"))
+
+
+@pytest.mark.parametrize("text", PLANTED)
+def test_personal_data_planted_in_any_text_column_blocks_the_write(tmp_path, text):
+    """The writer's check searches every text column of every partition (as Arrow) but the
+    computed respondent_id: a number or an address planted in any of them is found (the
+    partition columns are not written: the path holds them)."""
+    raw = tmp_path / "raw"
+    write_msforms_xlsx(
+        raw / "ministry" / "2023" / "a.xlsx",
+        [base_ministry(personnel_line="人事課"), base_ministry(q07="xx")],
+    )
+    write_google_csv(raw / "hires" / "2023" / "a.csv", [base_hires()])
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    wave = ingest_wave(cb, raw, "2023")
+    searched = set()
+    for (instrument, table), frame in sorted(wave.tables.items()):
+        for column, row in text_cells(frame):
+            if column in PARTITION_COLUMNS:
+                continue
+            searched.add((table, column))
+            planted = {(instrument, table): plant(frame, column, row, text)}
+            with pytest.raises(PersonalDataError) as info:
+                write_wave(cb, warehouse, "2023", planted)
+            assert info.value.found == {f"{table}/instrument={instrument}/wave=2023": [column]}
+    assert searched >= FROM_EXPORTS
+    assert not warehouse.exists()

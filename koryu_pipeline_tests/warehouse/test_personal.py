@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import sys
+import unicodedata
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -11,7 +15,9 @@ from koryu_pipeline.warehouse.personal import (
     MARKER,
     Scrubber,
     has_pattern,
+    may_have_pattern,
     personal_data_found,
+    personal_data_in,
     scrub_series,
     scrub_text,
 )
@@ -113,3 +119,111 @@ def test_long_cells_are_searched_in_linear_time(text):
     """A 200,000-character cell once made the e-mail pattern backtrack for hours."""
     assert not has_pattern(text)
     assert scrub_text(text) is text
+
+
+# --------------------------------------------------------------------------- the prefilter
+# `personal_data_found` lets RE2 clear most texts before the exact patterns run: it must never
+# clear a text the patterns would flag, whatever NFKC makes of it.
+
+
+def _nfkc_images() -> dict[str, list[str]]:
+    """Each character -> the characters NFKC turns into it (０ -> 0, ＠ -> @, ...)."""
+    images: dict[str, list[str]] = {}
+    for i in range(sys.maxunicode + 1):
+        c = chr(i)
+        if unicodedata.decomposition(c):
+            norm = unicodedata.normalize("NFKC", c)
+            if len(norm) == 1 and norm != c:
+                images.setdefault(norm, []).append(c)
+    return images
+
+
+def test_the_prefilter_keeps_every_variant_of_the_patterns():
+    images = _nfkc_images()
+    texts = []
+    for text in PERSONAL:
+        for context in ("{}", "連絡先：{}。", "x {} y", "「{}」", "á{}ć"):
+            texts.append(context.format(text))
+        for i, c in enumerate(text):  # each character in each of its NFKC forms
+            texts += [text[:i] + other + text[i + 1 :] for other in images.get(c, [])]
+    texts += ["(03)1234-5678ä", "03-1234-5678\u0301", "㈱ 03-1234-5678", "⑴0312345678"]
+    flagged = [t for t in texts if has_pattern(t)]
+    assert len(flagged) > 0.99 * len(texts)  # all but ﹫ (has_pattern looks for @ and ＠)
+    kept = may_have_pattern(pa.array(flagged)).to_pylist()
+    assert all(kept), [t for t, k in zip(flagged, kept, strict=True) if not k]
+
+
+def test_the_prefilter_keeps_what_the_patterns_find_in_random_text():
+    """Random text of digits, separators and their look-alikes: wherever has_pattern finds
+    something, the prefilter must keep the text (it once missed 6á after a number: NFKC
+    composes a + ◌́, which is then no ASCII letter ending the number)."""
+    rng = random.Random(20231222)
+    alphabet = list("0123456789" * 4 + "+()-  @.ab_xA") + list(
+        "０１２３４５６７８９＋（）－＠　ー−‐―𝟎𝟗①⑨⁰³₀٣۵⑴㈱㎡¼゛ｰｶﾞ日本\u0301\u0338\u3099\t\n\u00a0"
+    )
+    texts = ["3６5(𝟎6３①329𝟎７９6áﾞ"] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 18))) for _ in range(60_000)
+    ]
+    kept = may_have_pattern(pa.array(texts)).to_pylist()
+    flagged = [t for t in texts if has_pattern(t)]
+    assert len(flagged) > 100  # the test means something
+    missed = [t for t, k in zip(texts, kept, strict=True) if not k and has_pattern(t)]
+    assert missed == []
+
+
+def test_the_prefilter_clears_what_the_warehouse_holds():
+    """What keeps the check fast: ids, keys, dates, labels are cleared without Python."""
+    cleared = [*NOT_PERSONAL, "府省", "上司等との面談機会の充実", "m0312345678abcdef0123"]
+    assert not any(may_have_pattern(pa.array(cleared)).to_pylist())
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["A省", None, "090-1234-5678"], dtype="str"),
+        pd.Series(["A省", None, "090-1234-5678"], dtype=object),
+        pd.Series(["A省", None, "090-1234-5678"], dtype="category"),
+        pd.Series(["A省", None, "090-1234-5678"], dtype=pd.ArrowDtype(pa.large_string())),
+        pd.Series([("ア",), None, ("イ", "taro@example.go.jp")], dtype=object),
+        pd.Series([["ア"], None, ["イ", "taro@example.go.jp"]], dtype=object),  # unhashable
+        pd.Series(["A省", 3, ("x", 5, "03-1234-5678")], dtype=object),  # mixed cells
+    ],
+)
+def test_personal_data_found_in_every_kind_of_column(column):
+    assert personal_data_found(pd.DataFrame({"c": column})) == ["c"]
+    assert personal_data_found(pd.DataFrame({"c": column.iloc[:2]})) == []
+
+
+def test_only_used_categories_are_searched():
+    column = pd.Categorical(["A省"], categories=["A省", "03-1234-5678"])
+    assert personal_data_found(pd.DataFrame({"c": column})) == []
+
+
+def test_computed_columns_are_not_searched():
+    """respondent_id is a hash the pipeline computes; any other column is searched."""
+    frame = pd.DataFrame({"respondent_id": ["03-1234-5678"], "other_id": ["03-1234-5678"]})
+    assert personal_data_found(frame) == ["other_id"]
+    assert personal_data_found(frame, skip=()) == ["respondent_id", "other_id"]
+
+
+def test_personal_data_in_several_tables_at_once():
+    tables = {
+        "a": pd.DataFrame({"x": ["A省"], "y": ["a@b.example"]}),
+        "b": pa.table({"x": ["B省"]}),
+        "c": pa.table({"メール": ["x"], "z": pa.array([["03-1234-5678"]])}),
+    }
+    assert personal_data_in(tables) == {"a": ["y"], "c": ["メール", "z"]}
+
+
+@pytest.mark.parametrize("distinct", [True, False])
+def test_long_columns_are_searched_whole(distinct):
+    """A column of distinct texts (keys) is searched value by value, one that repeats itself
+    by its distinct values: either way a planted number is found, and only it."""
+    texts = [f"id={i}|at=2023-11-20T06:04:00+00:00" if distinct else "府省" for i in range(30_000)]
+    frame = pd.DataFrame({"key": pd.Series(texts, dtype="str")})
+    assert personal_data_found(frame) == []
+    assert personal_data_found(pa.Table.from_pandas(frame)) == []
+    texts[25_000] += "|連絡先 090-1234-5678"
+    frame = pd.DataFrame({"key": pd.Series(texts, dtype="str")})
+    assert personal_data_found(frame) == ["key"]
+    assert personal_data_found(pa.Table.from_pandas(frame)) == ["key"]

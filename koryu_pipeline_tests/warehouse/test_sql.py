@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +15,10 @@ from sqlalchemy.schema import CreateTable
 from koryu_pipeline.warehouse import sql
 from koryu_pipeline.warehouse.sql import (
     engine_for,
+    insert_rows,
     read_table,
     replace_tables,
+    sql_data,
     sql_table,
     sql_table_name,
 )
@@ -153,3 +155,90 @@ def test_publish_the_marts(tmp_path: Path) -> None:
     assert headlines["headline"].tolist() == marts["marts/headlines"][0]["headline"].tolist()
     dictionary = read_table(url, "data_dictionary")
     assert len(dictionary) == len(marts["data_dictionary"][0])
+
+
+# --------------------------------------------------------------------------- the bulk insert
+# insert_rows writes with the driver's bulk path (executemany of tuples; COPY on
+# PostgreSQL): what reaches the database must be what SQLAlchemy's own INSERT writes.
+
+ODD = pa.table(
+    {
+        "text": pa.array(
+            ["府省", None, "tab\there", "new\nline\r", "back\\slash \\N", "\\.", "", "é😀", "1"]
+        ),
+        "small": pa.array([1, None, -32768, 32767, 0, 5, 6, 7, 8], pa.int16()),
+        "n": pa.array([2**31 - 1, None, -(2**31), 0, 1, 2, 3, 4, 5], pa.int32()),
+        "big": pa.array([2**62, None, -(2**63), 0, 1, 2, 3, 4, 5], pa.int64()),
+        "pct": pa.array(
+            [0.1 + 0.2, None, float("nan"), float("inf"), -0.0, 1e-300, 5e-324, 1e22, 2 / 3]
+        ),
+        "flag": pa.array([True, None, False, True, False, True, False, True, False]),
+        "at": pa.array(
+            [
+                datetime(2023, 11, 20, 6, 4, 5, 123456, tzinfo=UTC),
+                None,
+                datetime(1, 1, 1, tzinfo=UTC),
+                datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+                datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                datetime(2023, 1, 1, tzinfo=UTC),
+                datetime(2023, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+                datetime(2024, 2, 29, 12, tzinfo=UTC),
+            ],
+            pa.timestamp("us", tz="UTC"),
+        ),
+        "naive": pa.array([datetime(2023, 11, 20, 6, 4, 5, 7)] * 8 + [None], pa.timestamp("us")),
+        "day": pa.array([date(2023, 11, 20)] * 8 + [None], pa.date32()),
+    }
+)
+
+
+def _both_ways(url: str) -> tuple[list, list]:
+    """ODD through insert_rows (in chunks of 4) and through SQLAlchemy's own INSERT."""
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            fast = sql_table("marts/test/fast", ODD.schema, sa.MetaData())
+            slow = sql_table("marts/test/slow", ODD.schema, sa.MetaData())
+            for table in (fast, slow):
+                table.drop(conn, checkfirst=True)
+                table.create(conn)
+            assert insert_rows(conn, fast, sql_data(ODD, ODD.schema)) == ODD.num_rows
+            conn.execute(slow.insert(), ODD.to_pylist())
+        with engine.connect() as conn:
+            return tuple(_stored(conn, t) for t in (fast, slow))
+    finally:
+        engine.dispose()
+
+
+def _stored(conn: sa.Connection, table: sa.Table) -> list:
+    """Every value as the database stores it: its type and its text (floats in full)."""
+    if conn.dialect.name == "sqlite":
+        cols = ", ".join(f'typeof("{c.name}"), quote("{c.name}")' for c in table.columns)
+    else:
+        conn.execute(sa.text("SET extra_float_digits = 3"))
+        cols = ", ".join(f'pg_typeof("{c.name}")::text, "{c.name}"::text' for c in table.columns)
+    return conn.execute(sa.text(f"SELECT {cols} FROM {table.name} ORDER BY n NULLS FIRST")).all()
+
+
+def test_bulk_insert_writes_what_sqlalchemy_writes_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "INSERT_CHUNK", 4)
+    fast, slow = _both_ways(_url(tmp_path))
+    assert len(fast) == ODD.num_rows
+    assert fast == slow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
+def test_copy_writes_what_sqlalchemy_writes_on_postgresql(
+    postgres: dict[str, str], driver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COPY, from the text Arrow makes, stores the very values an INSERT stores: escapes,
+    nulls, extreme floats, timestamps from year 1 to 9999."""
+    monkeypatch.setattr(sql, "INSERT_CHUNK", 4)
+    url = f"postgresql+{driver}://{postgres['user']}@{postgres['host']}:{postgres['port']}/"
+    fast, slow = _both_ways(url + postgres["db"])
+    assert len(fast) == ODD.num_rows
+    assert fast == slow
