@@ -251,6 +251,16 @@ def _arrow_texts(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
         return _arrow_texts(values.dictionary_decode())
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         return _arrow_texts(pc.list_flatten(values))
+    if pa.types.is_struct(t):  # each field's texts (the per-file cache's rule records)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        parts = [_arrow_texts(values.field(i)) for i in range(t.num_fields)]
+        texts = [
+            (p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p).cast(pa.string())
+            for p in parts
+            if p is not None
+        ]
+        return pa.concat_arrays(texts) if texts else None
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         sample = values.slice(0, _SAMPLE)
         if len(values) > _SAMPLE and pc.count_distinct(sample).as_py() > len(sample) // 2:

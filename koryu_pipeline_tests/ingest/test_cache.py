@@ -133,6 +133,13 @@ def test_an_entry_holding_personal_data_is_never_written(tmp_path):
     assert not path.exists()
     assert cache.store(path, pa.table({"free": ["特になし"]}))
     assert path.exists()
+    # inside the rule records too (a list of structs: each field is searched)
+    record = pa.struct([("rule", pa.string()), ("value", pa.string())])
+    leaky = pa.array(
+        [[{"rule": "unknown_option", "value": "090-1234-5678"}], None], pa.list_(record)
+    )
+    assert not cache.store(tmp_path / "y.parquet", pa.table({"rule_records": leaky}))
+    assert not (tmp_path / "y.parquet").exists()
 
 
 def test_folders_of_waves_gone_from_the_raw_folder_are_removed(tmp_path):
