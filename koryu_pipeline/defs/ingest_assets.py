@@ -188,9 +188,12 @@ def build_ingest_asset(
             )
             if spec.key not in STAGING_TABLES:  # the checks read what was written
                 mine = [i for i, t in sorted(facts.tables) if t == spec.key]
+                tables.pop(spec.key)
+                facts.drop(spec.key)  # the frames go before the files are read back
                 written = _on_disk(settings, spec, wave, mine)
-                if written is not None:
-                    tables[spec.key] = written
+                tables[spec.key] = (
+                    spec.schema.empty_table().to_pandas() if written is None else written
+                )
         yield from check_results(
             codebook, specs, tables, FACT_CHECKS, context.selected_asset_check_keys
         )

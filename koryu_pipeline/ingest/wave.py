@@ -54,7 +54,14 @@ class WaveFacts:
 
     def table(self, name: str) -> pd.DataFrame:
         frames = [f for (i, t), f in sorted(self.tables.items()) if t == name]
+        if len(frames) == 1:  # one instrument: the frame itself, not a copy of it
+            return frames[0]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def drop(self, name: str) -> None:
+        """Let go of a table's frames (written, and read back where needed)."""
+        for key in [k for k in self.tables if k[1] == name]:
+            del self.tables[key]
 
 
 def _said(rows: int, problem: FileProblem | None, source: str) -> str:

@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,7 @@ from koryu_pipeline.warehouse.tables import (
 )
 
 PART_FILE = "part-0.parquet"
+ENCODERS = max(1, min(4, os.cpu_count() or 1))  # Parquet files encoded at once
 
 
 class PersonalDataError(ValueError):
@@ -297,10 +299,17 @@ def write_wave(
     if found:
         raise PersonalDataError(found)
     written: dict[str, dict[tuple[str, str], pa.Table]] = {t: {} for t in wanted}
-    for table, instrument, part, path, data in staged:
-        if write_atomic(path, parquet_bytes(data)):
-            changed[table].append(part)
-        written[table][(instrument, wave)] = data
-    for table in wanted:
-        write_flat(codebook, root, table, written[table])
+    # Parquet encoding runs in Arrow's C++ without the GIL: the tables are encoded side by
+    # side, one per core (the bytes do not depend on it)
+    with ThreadPoolExecutor(max_workers=ENCODERS) as pool:
+        encoded = pool.map(lambda s: parquet_bytes(s[4]), staged)
+        for (table, instrument, part, path, data), content in zip(staged, encoded, strict=True):
+            if write_atomic(path, content):
+                changed[table].append(part)
+            written[table][(instrument, wave)] = data
+        flats = pool.map(
+            lambda t: (t, parquet_bytes(flat_table(codebook, root, t, written[t]))), wanted
+        )
+        for table, content in flats:
+            write_atomic(flat_path(root, table), content)
     return changed
