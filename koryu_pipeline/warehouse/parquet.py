@@ -20,7 +20,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -207,63 +207,27 @@ def flat_path(root: Path, table: str) -> Path:
     return Path(root) / f"{table}.parquet"
 
 
-# How pq.read_table chunks what `parquet_bytes` wrote: row groups of pq.write_table's
-# default length, each read in batches of the Arrow dataset scanner's default size.
-# The writer's pages follow the chunks, so a table's bytes depend on them.
-WRITE_ROW_GROUP = 1024 * 1024
-READ_BATCH = 128 * 1024
-
-
-def as_read_back(table: pa.Table) -> pa.Table:
-    """`table` chunked as reading back the file `parquet_bytes(table)` gives it, so that a
-    table just written can stand for its file without being read (same values, same
-    chunks, hence the same bytes when written again)."""
-    whole = table.combine_chunks()
-    batches = [
-        batch
-        for start in range(0, whole.num_rows, WRITE_ROW_GROUP)
-        for batch in whole.slice(start, WRITE_ROW_GROUP).to_batches(max_chunksize=READ_BATCH)
-    ]
-    if not batches:  # an empty file reads as one empty chunk
-        batches = [pa.record_batch([pa.array([], f.type) for f in table.schema], table.schema)]
-    return pa.Table.from_batches(batches, table.schema)
-
-
-def flat_table(
-    codebook: Codebook,
-    root: Path,
-    table: str,
-    written: Mapping[tuple[str, str], pa.Table] | None = None,
-) -> pa.Table:
+def flat_table(codebook: Codebook, root: Path, table: str) -> pa.Table:
     """Every partition of `table` on disk in one Arrow table with `instrument` and `wave` as
     columns, in path order. The staging tables' columns differ by form: their union, in
-    first-appearance order (a form's missing columns are null). `written`: (instrument,
-    wave) -> the rows (file schema) just written to that partition, used instead of
-    reading its file back."""
-    parts = []
-    for i, w in list_partitions(root, table):
-        schema = partition_schema(codebook, table, i, w)
-        data = (written or {}).get((i, w))
-        if data is None:
-            parts.append(read_partition_table(root, table, i, w, schema))
-        else:
-            parts.append(with_partition_columns(as_read_back(data), i, w, schema))
+    first-appearance order (a form's missing columns are null). Read back from the files
+    (from the page cache, just after a write): the bytes of a Parquet file depend on how
+    its rows are chunked, and reading gives the same chunks every time."""
+    parts = [
+        read_partition_table(root, table, i, w, partition_schema(codebook, table, i, w))
+        for i, w in list_partitions(root, table)
+    ]
     if not parts:
         return table_registry(codebook)[table].schema.empty_table()
     return pa.concat_tables(parts, promote_options="default")
 
 
-def write_flat(
-    codebook: Codebook,
-    root: Path,
-    table: str,
-    written: Mapping[tuple[str, str], pa.Table] | None = None,
-) -> bool:
-    """Rewrite `<root>/<table>.parquet` from the partitions on disk (or, for those in
-    `written`, the rows just written to them): a BI tool that reads one file (Power BI,
-    Tableau, Excel) or a folder without hive support sees the instrument and wave that the
-    partitioned files keep in their path only. Skipped when unchanged."""
-    data = flat_table(codebook, root, table, written)
+def write_flat(codebook: Codebook, root: Path, table: str) -> bool:
+    """Rewrite `<root>/<table>.parquet` from the partitions on disk: a BI tool that reads
+    one file (Power BI, Tableau, Excel) or a folder without hive support sees the
+    instrument and wave that the partitioned files keep in their path only. Skipped when
+    unchanged."""
+    data = flat_table(codebook, root, table)
     return write_atomic(flat_path(root, table), parquet_bytes(data))
 
 
@@ -280,36 +244,32 @@ def write_wave(
     when a partition holds personal data."""
     wanted = tuple(tables)
     changed: dict[str, list[str]] = {t: [] for t in wanted}
-    staged: list[tuple[str, str, str, Path, pa.Table]] = []
-    for (instrument, table), frame in sorted(frames.items()):
-        if table not in wanted:
-            continue
-        schema = partition_schema(codebook, table, instrument, wave)
-        staged.append(
-            (
-                table,
-                instrument,
-                f"instrument={instrument}/wave={wave}",
-                partition_path(root, table, instrument, wave),
-                to_table(frame, file_schema(schema)),  # the frame's one conversion
-            )
-        )
-    # every table is checked before any file is written: personal data never reaches disk
-    found = personal_data_in({f"{table}/{part}": data for table, _, part, _, data in staged})
-    if found:
-        raise PersonalDataError(found)
-    written: dict[str, dict[tuple[str, str], pa.Table]] = {t: {} for t in wanted}
-    # Parquet encoding runs in Arrow's C++ without the GIL: the tables are encoded side by
-    # side, one per core (the bytes do not depend on it)
+    found: dict[str, list[str]] = {}
+    staged: list[tuple[str, str, Path, Future[bytes]]] = []
+    # Each frame is converted once, checked, and handed to an encoder; the Arrow table goes
+    # as soon as its bytes exist, so a wave holds its frames and their (compressed) bytes,
+    # not a second copy of every table. Parquet encoding runs in Arrow's C++ without the
+    # GIL: tables are encoded side by side, one per core (the bytes do not depend on it).
     with ThreadPoolExecutor(max_workers=ENCODERS) as pool:
-        encoded = pool.map(lambda s: parquet_bytes(s[4]), staged)
-        for (table, instrument, part, path, data), content in zip(staged, encoded, strict=True):
-            if write_atomic(path, content):
+        for (instrument, table), frame in sorted(frames.items()):
+            if table not in wanted:
+                continue
+            schema = partition_schema(codebook, table, instrument, wave)
+            data = to_table(frame, file_schema(schema))  # the frame's one conversion
+            part = f"instrument={instrument}/wave={wave}"
+            found.update(personal_data_in({f"{table}/{part}": data}))
+            path = partition_path(root, table, instrument, wave)
+            staged.append((table, part, path, pool.submit(parquet_bytes, data)))
+            del data
+        # every table is checked before any file is written: personal data never reaches disk
+        if found:
+            raise PersonalDataError(found)
+        for table, part, path, content in staged:
+            if write_atomic(path, content.result()):
                 changed[table].append(part)
-            written[table][(instrument, wave)] = data
-        flats = pool.map(
-            lambda t: (t, parquet_bytes(flat_table(codebook, root, t, written[t]))), wanted
-        )
+        del staged
+        # the single files from the partitions on disk (this wave's just written)
+        flats = pool.map(lambda t: (t, parquet_bytes(flat_table(codebook, root, t))), wanted)
         for table, content in flats:
             write_atomic(flat_path(root, table), content)
     return changed

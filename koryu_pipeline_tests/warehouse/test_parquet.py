@@ -3,21 +3,15 @@ alone; a wave's single files built from what was just written, byte for byte as 
 
 from __future__ import annotations
 
-import itertools
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.warehouse.parquet import (
-    READ_BATCH,
-    WRITE_ROW_GROUP,
-    as_read_back,
     flat_path,
     flat_table,
     parquet_bytes,
@@ -47,48 +41,6 @@ def test_files_get_the_mode_open_would_give(tmp_path: Path) -> None:
     assert not list(path.parent.glob("*.tmp"))
 
 
-def _table(rows: int) -> pa.Table:
-    """`rows` rows in uneven chunks, as a frame's conversion may give them."""
-    table = pa.table(
-        {
-            "n": pa.array(np.arange(rows, dtype=np.int32)),
-            "s": pa.array(np.where(np.arange(rows) % 7 == 0, None, "ab").tolist(), pa.string()),
-            "l": pa.array([["x"] if i % 3 else None for i in range(rows)], pa.list_(pa.string())),
-        }
-    )
-    cuts = [0, *sorted({rows // 3, rows // 2, rows}), rows]
-    return pa.Table.from_batches(
-        [b for a, z in itertools.pairwise(cuts) for b in table.slice(a, z - a).to_batches()],
-        table.schema,
-    )
-
-
-@pytest.mark.parametrize("rows", [0, 1, READ_BATCH, READ_BATCH + 1, 300_000])
-def test_a_table_just_written_stands_for_its_file(tmp_path: Path, rows: int) -> None:
-    """The Parquet writer's pages follow the chunks of what it writes: a table standing for a
-    file it was written to must be chunked as reading the file back gives it."""
-    table = _table(rows)
-    path = tmp_path / "f.parquet"
-    path.write_bytes(parquet_bytes(table))
-    back = pq.read_table(path, schema=table.schema)
-    mine = as_read_back(table)
-    assert [[len(c) for c in col.chunks] for col in mine.columns] == [
-        [len(c) for c in col.chunks] for col in back.columns
-    ]
-    assert mine.equals(back)
-    assert parquet_bytes(mine) == parquet_bytes(back)
-
-
-def test_row_groups_are_read_back_as_their_own_chunks(tmp_path: Path) -> None:
-    rows = WRITE_ROW_GROUP + READ_BATCH + 5
-    table = pa.table({"n": pa.array(np.arange(rows, dtype=np.int32))})
-    path = tmp_path / "f.parquet"
-    path.write_bytes(parquet_bytes(table))
-    back = pq.read_table(path, schema=table.schema)
-    assert pq.ParquetFile(path).metadata.num_row_groups == 2
-    assert [len(c) for c in as_read_back(table)["n"].chunks] == [len(c) for c in back["n"].chunks]
-
-
 def _rejections(rows: int, wave: int) -> pd.DataFrame:
     """Many rows with distinct source_row: past 1 MiB of distinct values the writer gives up
     its dictionary at a point that depends on the chunks."""
@@ -107,8 +59,8 @@ def _rejections(rows: int, wave: int) -> pd.DataFrame:
 
 
 def test_the_single_file_from_the_wave_just_written_is_the_one_from_disk(tmp_path: Path) -> None:
-    """write_wave builds `<table>.parquet` from the partitions it has just written (other
-    waves from disk): the very bytes that reading every partition back gives."""
+    """write_wave's `<table>.parquet` holds every wave's partition: the very bytes that
+    reading every partition back gives (rows past 1 MiB of distinct values included)."""
     cb, root = get_codebook(), tmp_path / "wh"
     for wave, rows in (("2023", 300_000), ("2024", 280_000)):
         frames = {("hires", REJECTIONS): _rejections(rows, int(wave))}
