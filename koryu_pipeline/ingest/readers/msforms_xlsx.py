@@ -34,7 +34,7 @@ import warnings
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -410,20 +410,24 @@ def calamine_cells(
 ) -> tuple[list[int], list[list[object]]]:
     """What `openpyxl_cells` returns, read by calamine; NotExact when the file does not
     prove calamine reads it the same. Except in the first `verbatim` columns, text may have
-    lost white space at its ends (calamine trims a <t> without xml:space="preserve") and an
-    empty text ('') may be None (an empty cell): the reader normalises such cells anyway."""
+    lost white space at its ends (calamine trims a <t> without xml:space="preserve"), and an
+    empty cell may read '' and an empty text None: the reader normalises such cells anyway
+    (answers, personal values)."""
     if wb.epoch != WINDOWS_EPOCH:
         raise NotExact("1904 date system")
     archive: zipfile.ZipFile = wb._archive
     check_date_styles(archive, wb)
     check_shared_strings(archive)
+    xml = sheet_xml(archive, ws._worksheet_path)
+    present = sheet_rows(xml)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine's own errors and any other: openpyxl decides
         raise NotExact(f"calamine: {type(exc).__name__}: {exc}") from exc
     with book:
-        # calamine parses the sheet without the GIL: the check of its XML runs meanwhile
-        scan, sheet = _beside(partial(scan_sheet, archive, ws._worksheet_path), book, ws.title)
+        # calamine parses the sheet without the GIL: the XML is checked meanwhile
+        scan, sheet = _beside(partial(scan_sheet, xml), book, ws.title)
+        del xml
         scan.check(wb)
         try:
             if isinstance(sheet, Exception):
@@ -437,8 +441,8 @@ def calamine_cells(
     columns = list(zip(*body, strict=True)) if width else []
     keep = _non_empty(columns, len(body))
     numbers = (np.flatnonzero(keep) + header_at + 1).tolist()
-    if not scan.rows_present(numbers):
-        raise NotExact("a cell outside the row it is written in")
+    if not set(numbers) <= present:  # calamine places a cell by its reference, openpyxl
+        raise NotExact("a cell outside the row it is written in")  # in its <row>
     kept = None if keep.all() else keep.tolist()
     picked: list[list[object]] = []
     for i in indices:
@@ -451,23 +455,23 @@ def calamine_cells(
         # text used as it is written: calamine trims the ends of a <t> openpyxl keeps, and
         # reads an empty cell as '' (openpyxl: None, but '' for an empty text)
         verbatim_text(archive, ws._worksheet_path)
-    picked = [_as_openpyxl(column) for column in picked]
+    picked = [_as_openpyxl(column, verbatim=n < verbatim) for n, column in enumerate(picked)]
     return numbers, picked
 
 
 def _beside(
-    scan: Callable[[], SheetScan], book: CalamineWorkbook, title: str
+    work: Callable[[], SheetScan], book: CalamineWorkbook, title: str
 ) -> tuple[SheetScan, Any]:
-    """(`scan()`, the calamine sheet or the exception getting it), both at once."""
+    """(`work()`, the calamine sheet or the exception getting it), both at once."""
     done: list[SheetScan | BaseException] = []
 
     def run() -> None:
         try:
-            done.append(scan())
+            done.append(work())
         except BaseException as exc:
             done.append(exc)
 
-    worker = threading.Thread(target=run, name="xlsx-scan", daemon=True)
+    worker = threading.Thread(target=run, name="xlsx-check", daemon=True)
     worker.start()
     try:
         sheet: Any = book.get_sheet_by_name(title)
@@ -494,11 +498,11 @@ def _non_empty(columns: Sequence[tuple[object, ...]], n: int) -> np.ndarray:
     return keep
 
 
-def _as_openpyxl(column: list[object]) -> list[object]:
-    """calamine's values as openpyxl gives them; NotExact for a value whose openpyxl form
-    calamine cannot tell."""
-    if _all_text(column):  # most answer columns: only '' (an empty cell) changes
-        return list(map(_EMPTY.get, column, column)) if "" in column else column
+def _as_openpyxl(column: list[object], *, verbatim: bool) -> list[object]:
+    """calamine's values as openpyxl gives them (an empty cell, '' for calamine, None but
+    in an answer column); NotExact for a value whose openpyxl form calamine cannot tell."""
+    if _all_text(column):  # most answer columns: left as they are
+        return list(map(_EMPTY.get, column, column)) if verbatim and "" in column else column
     types = set(map(type, column))
     if bool in types and float in types:
         return [_openpyxl_value(v) for v in column]  # True == 1.0: no lookup by value
@@ -647,115 +651,153 @@ _CHUNK = 1 << 22
 # attributes: decimals, dates as text, errors (#N/A), references, text. Each is checked by
 # `_check_values`.
 _ODD_VALUE = re.compile(rb"<v(?:>(?!(?:[1-9][0-9]{0,14}|0)</v>(?!<f))([^<]*)</v>|( ))")
-_ROW = re.compile(rb'<row\b( r="[^"]*")?')
-_ODD_STYLE = re.compile(rb' s="(?![0-9]+")')
-_RICH_TEXT = re.compile(rb"<r[ >]")  # calamine trims each run of rich text
-_ESCAPE = re.compile(rb"_x00")  # Excel's _xHHHH_: calamine decodes it, openpyxl does not
+_RICH_TEXT = re.compile(rb"<r[ >]")  # calamine trims each run
+_ODD_CELLS = (
+    (re.compile(rb' s="(?![0-9]+")'), "a style that is not a number"),
+    (_RICH_TEXT, "rich text"),
+    (re.compile(rb"_x00"), "_xHHHH_ escapes"),  # calamine decodes Excel's, openpyxl does not
+)
 _DECIMALS = re.compile(rb"(?:[0-9]+\.[0-9]+\n)*[0-9]+\.[0-9]+\n")
+_ROW = re.compile(rb'<row\b( r="[^"]*")?')
+# a cell in a column after AZ (its letters), or without a reference ('': calamine would
+# count its place itself)
+_ODD_REFERENCE = re.compile(rb'<c(?: r="([A-Z]{3}|[B-Z][A-Z])[0-9]| (?!r=")|>|/>)')
+# calamine holds a sheet as a grid (down to the last row, across to the last column): one cell
+# far from the others (a typo in XFD1048576) would make it huge. openpyxl holds rows as they
+# are: such a sheet is left to it.
+_MAX_GRID = 20_000_000
+_GRID_PER_ROW = 200
+
+
+def sheet_xml(archive: zipfile.ZipFile, path: str) -> list[bytes]:
+    """The sheet's XML, decompressed, in chunks (one pass serves both checks below)."""
+    try:
+        with archive.open(path) as src:
+            return list(iter(partial(src.read, _CHUNK), b""))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as exc:
+        raise NotExact(f"the sheet cannot be read ({exc})") from exc
+
+
+def _row_parts(chunks: Iterable[bytes]) -> Iterator[tuple[str, bytes]]:
+    """("head", up to <sheetData), ("rows", whole rows)..., ("tail", after </sheetData>) of
+    the XML in `chunks`; NotExact when it has no <sheetData>."""
+    carry = b""
+    in_head = True
+    for chunk in chunks:
+        buffer = carry + chunk
+        if in_head:
+            at = buffer.find(b"<sheetData")
+            if at < 0:
+                carry = buffer
+                continue
+            yield "head", buffer[:at]
+            buffer, in_head = buffer[at:], False
+        cut = buffer.rfind(b"</row>")
+        if cut < 0:
+            carry = buffer
+            continue
+        cut += len(b"</row>")
+        yield "rows", buffer[:cut]
+        carry = buffer[cut:]
+    end = carry.rfind(b"</sheetData>")
+    if in_head or end < 0:
+        raise NotExact("no <sheetData> ... </sheetData>")
+    yield "rows", carry[:end]
+    yield "tail", carry[end + len(b"</sheetData>") :]
+
+
+def sheet_rows(chunks: list[bytes]) -> set[int]:
+    """The numbers of the sheet's <row>s, after checking calamine's grid of the sheet is of a
+    sane size (NotExact otherwise, or when a row or a cell has no reference, or rows are out
+    of order: calamine and openpyxl would place cells differently)."""
+    refs: list[bytes] = []
+    wide: set[bytes] = set()
+    for kind, part in _row_parts(chunks):
+        if kind != "rows":
+            continue
+        refs += _ROW.findall(part)
+        for letters in _ODD_REFERENCE.findall(part):
+            if not letters:
+                raise NotExact("a cell without its reference")
+            wide.add(letters)
+    numbers = [int(r[4:-1]) if r[4:-1].isdigit() else -1 for r in refs]
+    if any(b <= a for a, b in zip([0, *numbers], numbers, strict=False)):
+        raise NotExact("rows not numbered, or not in increasing order")
+    width = max((_column_number(c) for c in wide), default=52)
+    height = max(numbers, default=0)
+    if width * height > min(max(_GRID_PER_ROW * len(numbers), 1_000_000), _MAX_GRID):
+        raise NotExact(f"a grid of {height} rows x {width} columns")
+    return set(numbers)
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for c in letters:
+        n = n * 26 + c - 64
+    return n
 
 
 @dataclass
 class SheetScan:
-    """What one streaming pass over a sheet's XML learned."""
+    """What the pass over a sheet's XML beside calamine learned."""
 
     head: bytes = b""  # up to <sheetData
     tail: bytes = b""  # after </sheetData>
     odd_values: set[bytes] = field(default_factory=set)
-    row_refs: list[bytes] = field(default_factory=list)
     odd: list[str] = field(default_factory=list)  # what calamine reads differently
-    error: str | None = None
-
-    @property
-    def row_numbers(self) -> list[int]:
-        return [int(r[4:-1]) if r[4:-1].isdigit() else -1 for r in self.row_refs]
-
-    def rows_present(self, numbers: list[int]) -> bool:
-        """Every row calamine has a cell in is a <row> of the XML (calamine places a cell
-        by its reference, openpyxl in the row it is written in)."""
-        return set(numbers) <= set(self.row_numbers)
+    error: str | None = None  # why openpyxl's parser would fail
 
     def check(self, wb: Any) -> None:
         if self.error:
             raise NotExact(self.error)
         if self.odd:
             raise NotExact(f"the sheet has {sorted(set(self.odd))}")
-        if any(b <= a for a, b in zip([0, *self.row_numbers], self.row_numbers, strict=False)):
-            raise NotExact("rows not numbered, or not in increasing order")
         _check_values(self.odd_values)
         _check_outside_rows(wb, self.head, self.tail)
 
 
-def scan_sheet(archive: zipfile.ZipFile, path: str) -> SheetScan:
-    """One pass over the sheet's XML, never holding it whole: expat checks it is well-formed
-    (the parser openpyxl's reading uses) and reports what calamine skips or trims (comments,
-    CDATA, processing instructions, a document type, an encoding other than UTF-8), and the
-    cells calamine would read differently are looked for."""
+def scan_sheet(chunks: list[bytes]) -> SheetScan:
+    """One pass over the sheet's XML: expat checks it is well-formed as openpyxl's parser
+    (ElementTree's iterparse) needs, and reports what calamine skips or reads differently
+    (comments, CDATA, processing instructions, a document type, an encoding other than
+    UTF-8, a byte order mark); the cells calamine would read differently are looked for."""
     scan = SheetScan()
-    parser = ParserCreate(None, "}")  # as ElementTree's iterparse (namespaces on)
-
-    def odd(what: str) -> Callable[..., None]:
-        return lambda *_: scan.odd.append(what)
+    parser = ParserCreate(None, "}")  # namespaces on, as iterparse
 
     def declaration(_version: str, encoding: str | None, _standalone: int) -> None:
         if encoding is not None and encoding.lower() not in ("utf-8", "utf8"):
             scan.odd.append(f"encoding {encoding}")
 
+    def found(what: str) -> Callable[..., None]:
+        return lambda *_: scan.odd.append(what)
+
     parser.XmlDeclHandler = declaration
-    parser.CommentHandler = odd("comments")
-    parser.StartCdataSectionHandler = odd("CDATA")
-    parser.ProcessingInstructionHandler = odd("processing instructions")
-    parser.StartDoctypeDeclHandler = odd("a document type")
-    carry = b""
-    in_head = True
+    parser.CommentHandler = found("comments")
+    parser.StartCdataSectionHandler = found("CDATA")
+    parser.ProcessingInstructionHandler = found("processing instructions")
+    parser.StartDoctypeDeclHandler = found("a document type")
     try:
-        with archive.open(path) as src:
-            while chunk := src.read(_CHUNK):
-                if in_head and not carry and chunk.startswith(b"\xef\xbb\xbf"):
-                    scan.odd.append("a byte order mark")
-                parser.Parse(chunk, False)
-                buffer = carry + chunk
-                if in_head:
-                    at = buffer.find(b"<sheetData")
-                    if at < 0:
-                        carry = buffer
-                        continue
-                    scan.head, buffer, in_head = buffer[:at], buffer[at:], False
-                cut = buffer.rfind(b"</row>")
-                if cut < 0:
-                    carry = buffer
-                    continue
-                cut += len(b"</row>")
-                _scan_rows(scan, buffer[:cut])
-                carry = buffer[cut:]
-            parser.Parse(b"", True)
+        for chunk in chunks:
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
     except ExpatError as exc:
         scan.error = f"XML openpyxl would not parse ({exc})"
         return scan
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as exc:
-        scan.error = f"the sheet cannot be read ({exc})"
-        return scan
-    end = carry.rfind(b"</sheetData>")
-    if in_head or end < 0:
-        scan.error = "no <sheetData> ... </sheetData>"
-        return scan
-    _scan_rows(scan, carry[:end])
-    scan.tail = carry[end + len(b"</sheetData>") :]
-    return scan
-
-
-def _scan_rows(scan: SheetScan, part: bytes) -> None:
-    for value, attributes in _ODD_VALUE.findall(part):
-        if attributes:
-            scan.odd.append("a <v> with attributes")
+    for kind, part in _row_parts(chunks):
+        if kind == "head":
+            scan.head = part
+            if part.startswith(b"\xef\xbb\xbf"):
+                scan.odd.append("a byte order mark")
+        elif kind == "tail":
+            scan.tail = part
         else:
-            scan.odd_values.add(value)
-    scan.row_refs += _ROW.findall(part)
-    if _ODD_STYLE.search(part):
-        scan.odd.append("a style that is not a number")
-    if _RICH_TEXT.search(part):
-        scan.odd.append("rich text")
-    if _ESCAPE.search(part):
-        scan.odd.append("_xHHHH_ escapes")
+            for value, attributes in _ODD_VALUE.findall(part):
+                if attributes:
+                    scan.odd.append("a <v> with attributes")
+                else:
+                    scan.odd_values.add(value)
+            scan.odd += [what for pattern, what in _ODD_CELLS if pattern.search(part)]
+    return scan
 
 
 def _check_values(texts: set[bytes]) -> None:
@@ -765,7 +807,7 @@ def _check_values(texts: set[bytes]) -> None:
     millisecond if its cell has a date style (calamine rounds serial * 86,400,000,
     openpyxl the fraction of the day; days before 1900-03-01 and after 9999-12-30 are
     converted differently)."""
-    values = sorted(t for t in texts if t)  # an empty <v> is an empty cell for both
+    values = [t for t in texts if t]  # an empty <v> is an empty cell for both
     if not values:
         return
     if not _DECIMALS.fullmatch(b"\n".join(values) + b"\n"):

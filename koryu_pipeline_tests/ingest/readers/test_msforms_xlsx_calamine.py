@@ -620,3 +620,29 @@ def test_distinct_keeps_values_read_differently_apart():
     assert codes.tolist() == [0, 1, 2, 3, 4, 0, 5, 6, 6]
     codes, values = distinct(["a", "b", "a"])
     assert (codes.tolist(), values) == ([0, 1, 0], ["a", "b"])
+
+
+@pytest.fixture(scope="module")
+def a_thousand_rows() -> bytes:
+    return gen.ministry_xlsx_bytes(gen.ministry(1000))
+
+
+@pytest.mark.parametrize(
+    ("ref", "far"),
+    [("XFD3", True), ("F30000", True), ("ZZ3", False), ("AAA3", False), ("F1100", False)],
+)
+def test_a_cell_far_from_the_others_is_left_to_openpyxl(a_thousand_rows, ref, far):
+    """calamine would hold the sheet as a grid down to the last row and across to the last
+    column: one stray cell (a typo in XFD3) would make it huge, so openpyxl reads the file."""
+    cell = f'<c r="{ref}" t="inlineStr"><is><t>x</t></is></c>'
+    row = int(re.sub(r"[A-Z]", "", ref))
+
+    def edit(xml: str) -> str:
+        if row == 3:
+            return xml.replace('</row><row r="4">', cell + '</row><row r="4">', 1)
+        return xml.replace("</sheetData>", f'<row r="{row}">{cell}</row></sheetData>')
+
+    odd = edit_xml(a_thousand_rows, edit)
+    reason = cells_both_ways(odd)
+    assert (reason is not None and "a grid of" in reason) == far, reason
+    assert read_both_ways(odd) == reason
