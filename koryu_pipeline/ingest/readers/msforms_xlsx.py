@@ -14,15 +14,17 @@ file.
 How the cells are read. openpyxl (read-only, with a tolerant cell parser) defines what every
 cell means: the workbook is opened with it (a damaged or foreign file is rejected by it, with
 its message) and it finds the sheet and the header among the first rows. The data rows of the
-chosen sheet are read by python-calamine (Rust, ~15x faster), but only when the file proves
-that calamine reads them exactly as openpyxl would (`calamine_cells`): the sheet's XML is
-checked in one streaming pass (well-formed as openpyxl's parser requires, no cell whose value
-the two libraries read differently: error cells, numbers written as 1.0 or 1E3, date serials
-where the two round differently or fall outside 1900-03-01..9999-12-30, text whose ends
-calamine would trim or whose _xHHHH_ escapes it would decode, ...), the date styles must mean
-the same to both, and calamine's values are mapped to openpyxl's (floats to ints, dates to
-date-times, '' to None). Otherwise, or when calamine fails, the whole sheet is read with
-openpyxl as before: slower, never different. Forms' own exports take the fast path.
+chosen sheet are read by python-calamine (Rust, several times faster), but only when the file
+proves that calamine reads them as openpyxl would (`calamine_cells`): the sheet's XML,
+decompressed once, is checked before calamine runs (rows numbered in order, every cell with
+its reference, a grid of sane size: calamine holds the sheet as one) and while it parses
+(well-formed as openpyxl's parser needs; no cell the two read differently: error cells,
+numbers written as 1.0 or 1E3, date serials the two round to different milliseconds or
+outside 1900-03-01..9999-12-30, rich text, _xHHHH_ escapes, ...); both must class the same
+styles as dates; calamine's values are mapped to openpyxl's (floats to ints, dates to
+date-times); ID and 完了時刻, used as written, must not be text calamine may have trimmed.
+Otherwise, or when calamine fails, the sheet is read with openpyxl as before: slower, never
+different. Forms' own exports take the fast path.
 """
 
 from __future__ import annotations
@@ -288,7 +290,7 @@ def stamps_and_keys(
         unread[i] = None if v is None or not str(v).strip() else text
     # Forms numbers responses; with the submission time it identifies a response across a
     # partial and a full export of the same form.
-    id_text = np.array([scrub(str(i)) for i in id_values] or [""], dtype=object)
+    id_text = np.array(list(map(scrub, map(str, id_values))) or [""], dtype=object)
     keys = "id=" + id_text[id_codes] + "|at=" + at_text[stamp_codes]
     if not valid.any():
         return [None] * len(stamps), keys.tolist(), unread[stamp_codes].tolist()
@@ -304,21 +306,26 @@ def _utc_micros(values: Sequence[object], tz: str) -> np.ndarray:
     date-times are localised in bulk; those a clock change makes ambiguous or skips, and
     every other kind of cell, go through `_timestamp` itself."""
     out = np.full(len(values), _NAT, dtype=np.int64)
-    bulk = [i for i, v in enumerate(values) if type(v) is datetime and v.tzinfo is None]
-    if bulk:
-        naive = np.array([values[i] for i in bulk], dtype="M8[us]")
-        inside = (naive >= np.datetime64(EARLIEST, "us")) & (naive < np.datetime64(LATEST, "us"))
-        at = np.array(bulk)[inside]
-        local = pd.DatetimeIndex(naive[inside]).tz_localize(
-            ZoneInfo(tz), ambiguous="NaT", nonexistent="NaT"
-        )
-        out[at] = local.tz_convert("UTC").as_unit("us").asi8
-        for i in at[np.asarray(local.isna())]:  # folds and gaps: as zoneinfo resolves them
-            out[i] = _micros(local_to_utc(values[i], tz))  # type: ignore[arg-type]
-    done = set(bulk)
-    for i, v in enumerate(values):
-        if i not in done:
-            out[i] = _micros(_timestamp(v, tz))
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = values
+    bulk = np.array(list(map(type, values)), dtype=object) == datetime
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns of (and shifts) an aware one
+            naive = objects[bulk].astype("M8[us]")
+    except UserWarning:
+        bulk[:] = False
+        naive = np.array([], dtype="M8[us]")
+    inside = (naive >= np.datetime64(EARLIEST, "us")) & (naive < np.datetime64(LATEST, "us"))
+    at = np.flatnonzero(bulk)[inside]
+    local = pd.DatetimeIndex(naive[inside]).tz_localize(
+        ZoneInfo(tz), ambiguous="NaT", nonexistent="NaT"
+    )
+    out[at] = local.tz_convert("UTC").as_unit("us").asi8
+    for i in at[np.asarray(local.isna())]:  # folds and gaps: as zoneinfo resolves them
+        out[i] = _micros(local_to_utc(values[i], tz))  # type: ignore[arg-type]
+    for i in np.flatnonzero(~bulk):
+        out[i] = _micros(_timestamp(values[i], tz))
     return out
 
 
@@ -441,8 +448,9 @@ def calamine_cells(
     columns = list(zip(*body, strict=True)) if width else []
     keep = _non_empty(columns, len(body))
     numbers = (np.flatnonzero(keep) + header_at + 1).tolist()
-    if not set(numbers) <= present:  # calamine places a cell by its reference, openpyxl
-        raise NotExact("a cell outside the row it is written in")  # in its <row>
+    # calamine places a cell by its reference, openpyxl in the <row> it is written in
+    if not np.isin(numbers, present).all():
+        raise NotExact("a cell outside the row it is written in")
     kept = None if keep.all() else keep.tolist()
     picked: list[list[object]] = []
     for i in indices:
@@ -658,7 +666,7 @@ _ODD_CELLS = (
     (re.compile(rb"_x00"), "_xHHHH_ escapes"),  # calamine decodes Excel's, openpyxl does not
 )
 _DECIMALS = re.compile(rb"(?:[0-9]+\.[0-9]+\n)*[0-9]+\.[0-9]+\n")
-_ROW = re.compile(rb'<row\b( r="[^"]*")?')
+_ROW = re.compile(rb'<row\b(?: r="([0-9]+)")?')  # b'' for a row without a number
 # a cell in a column after AZ (its letters), or without a reference ('': calamine would
 # count its place itself)
 _ODD_REFERENCE = re.compile(rb'<c(?: r="([A-Z]{3}|[B-Z][A-Z])[0-9]| (?!r=")|>|/>)')
@@ -706,11 +714,11 @@ def _row_parts(chunks: Iterable[bytes]) -> Iterator[tuple[str, bytes]]:
     yield "tail", carry[end + len(b"</sheetData>") :]
 
 
-def sheet_rows(chunks: list[bytes]) -> set[int]:
+def sheet_rows(chunks: list[bytes]) -> np.ndarray:
     """The numbers of the sheet's <row>s, after checking calamine's grid of the sheet is of a
     sane size (NotExact otherwise, or when a row or a cell has no reference, or rows are out
     of order: calamine and openpyxl would place cells differently)."""
-    refs: list[bytes] = []
+    refs: list[bytes] = [b"0"]
     wide: set[bytes] = set()
     for kind, part in _row_parts(chunks):
         if kind != "rows":
@@ -720,14 +728,16 @@ def sheet_rows(chunks: list[bytes]) -> set[int]:
             if not letters:
                 raise NotExact("a cell without its reference")
             wide.add(letters)
-    numbers = [int(r[4:-1]) if r[4:-1].isdigit() else -1 for r in refs]
-    if any(b <= a for a, b in zip([0, *numbers], numbers, strict=False)):
-        raise NotExact("rows not numbered, or not in increasing order")
+    if b"" in refs or any(len(r) > 7 for r in refs):  # Excel has 1,048,576 rows
+        raise NotExact("a row without its number, or beyond the last")
+    numbers = np.array(refs).astype(np.int64)  # with a 0 before the first
+    if (np.diff(numbers) <= 0).any():
+        raise NotExact("rows not in increasing order")
     width = max((_column_number(c) for c in wide), default=52)
-    height = max(numbers, default=0)
+    height = int(numbers[-1])
     if width * height > min(max(_GRID_PER_ROW * len(numbers), 1_000_000), _MAX_GRID):
         raise NotExact(f"a grid of {height} rows x {width} columns")
-    return set(numbers)
+    return numbers[1:]
 
 
 def _column_number(letters: bytes) -> int:
