@@ -416,7 +416,9 @@ def calamine_cells(
     data: bytes, wb: Any, ws: Any, header_at: int, indices: Sequence[int], *, verbatim: int = 0
 ) -> tuple[list[int], list[list[object]]]:
     """What `openpyxl_cells` returns, read by calamine; NotExact when the file does not
-    prove calamine reads it the same. Except in the first `verbatim` columns, text may have
+    prove calamine reads it the same. (Not detected: one cell, not a row's first, whose
+    reference names another row of the sheet than the <row> it is in; Excel calls such a
+    file damaged.) Except in the first `verbatim` columns, text may have
     lost white space at its ends (calamine trims a <t> without xml:space="preserve"), and an
     empty cell may read '' and an empty text None: the reader normalises such cells anyway
     (answers, personal values)."""
@@ -664,9 +666,12 @@ _ODD_CELLS = (
     (re.compile(rb' s="(?![0-9]+")'), "a style that is not a number"),
     (_RICH_TEXT, "rich text"),
     (re.compile(rb"_x00"), "_xHHHH_ escapes"),  # calamine decodes Excel's, openpyxl does not
+    # calamine keeps a cell's last value, openpyxl its <v> (or its <is> if inline)
+    (re.compile(rb"(?:</v>|</is>)<(?:v|is|f)\b"), "two values in a cell"),
 )
 _DECIMALS = re.compile(rb"(?:[0-9]+\.[0-9]+\n)*[0-9]+\.[0-9]+\n")
-_ROW = re.compile(rb'<row\b(?: r="([0-9]+)")?')  # b'' for a row without a number
+# a row's number (b'' if none) and the row its first cell's reference names (b'' if none)
+_ROW = re.compile(rb'<row\b(?: r="([0-9]+)")?[^>]*>(?:<c r="[A-Z]+([0-9]+)")?')
 # a cell in a column after AZ (its letters), or without a reference ('': calamine would
 # count its place itself)
 _ODD_REFERENCE = re.compile(rb'<c(?: r="([A-Z]{3}|[B-Z][A-Z])[0-9]| (?!r=")|>|/>)')
@@ -718,21 +723,27 @@ def sheet_rows(chunks: list[bytes]) -> np.ndarray:
     """The numbers of the sheet's <row>s, after checking calamine's grid of the sheet is of a
     sane size (NotExact otherwise, or when a row or a cell has no reference, or rows are out
     of order: calamine and openpyxl would place cells differently)."""
-    refs: list[bytes] = [b"0"]
+    found: list[tuple[bytes, bytes]] = [(b"0", b"")]  # a row 0 before the first
     wide: set[bytes] = set()
     for kind, part in _row_parts(chunks):
         if kind != "rows":
             continue
-        refs += _ROW.findall(part)
+        found += _ROW.findall(part)
         for letters in _ODD_REFERENCE.findall(part):
             if not letters:
                 raise NotExact("a cell without its reference")
             wide.add(letters)
-    if b"" in refs or any(len(r) > 7 for r in refs):  # Excel has 1,048,576 rows
+    refs, firsts = np.array(found).T
+    if (refs == b"").any() or (np.char.str_len(refs) > 7).any():  # Excel: 1,048,576 rows
         raise NotExact("a row without its number, or beyond the last")
-    numbers = np.array(refs).astype(np.int64)  # with a 0 before the first
+    numbers = refs.astype(np.int64)
     if (np.diff(numbers) <= 0).any():
         raise NotExact("rows not in increasing order")
+    named = firsts != b""  # a cell naming another row: calamine puts it there, openpyxl not
+    if (np.char.str_len(firsts) > 7).any() or (
+        firsts[named].astype(np.int64) != numbers[named]
+    ).any():
+        raise NotExact("a cell whose reference names another row than its <row>")
     width = max((_column_number(c) for c in wide), default=52)
     height = int(numbers[-1])
     if width * height > min(max(_GRID_PER_ROW * len(numbers), 1_000_000), _MAX_GRID):
@@ -807,6 +818,8 @@ def scan_sheet(chunks: list[bytes]) -> SheetScan:
                 else:
                     scan.odd_values.add(value)
             scan.odd += [what for pattern, what in _ODD_CELLS if pattern.search(part)]
+            if part.count(b"<is>") != part.count(b't="inlineStr"><is>'):
+                scan.odd.append("an inline text in a cell not typed so")
     return scan
 
 

@@ -337,6 +337,10 @@ def forty_rows(tmp_path_factory) -> bytes:
         '<c r="{ref}"><f>1+1</f><v>2</v></c>',
         '<c r="{ref}"><v>2</v><f>1+1</f></c>',
         '<c r="{ref}"><v xml:space="preserve">2</v></c>',
+        '<c r="{ref}"><v>1</v><v>2</v></c>',
+        '<c r="{ref}" t="s"><is><t>inline</t></is></c>',
+        '<c r="{ref}" t="n"><v>1</v><is><t>inline</t></is></c>',
+        '<c r="{ref}" s="1" t="inlineStr"><is><t>inline</t></is></c>',
         '<c r="{ref}"/>',
         # text
         '<c r="{ref}" t="inlineStr"><is><t> 前後 </t></is></c>',
@@ -362,36 +366,40 @@ def test_an_odd_cell_is_read_alike_or_refused(forty_rows, cell, column):
 
 LATIN1 = '<?xml version="1.0" encoding="ISO-8859-1"?>'
 BAD_MARGIN = '<pageMargins left="a"/></worksheet>'
+SWAP = r'(<row r="40">.*?</row>)(<row r="41">.*?</row>)'
 
 
 @pytest.mark.parametrize(
     ("case", "edit"),
     [
-        ("a control character", lambda x: x.replace("B省", "B\x01省")),
-        ("an invalid reference", lambda x: x.replace("B省", "B&#1;省")),
-        ("a non-character", lambda x: x.replace("B省", "B&#xFFFE;省")),
-        ("an undefined entity", lambda x: x.replace("B省", "B&nbsp;省")),
-        ("a bare ampersand", lambda x: x.replace("B省", "B & 省")),
-        ("a duplicate attribute", lambda x: x.replace('<c r="F3"', '<c r="F3" r="F3"', 1)),
-        ("'<' in an attribute", lambda x: x.replace('<c r="F3"', '<c x="<" r="F3"', 1)),
-        ("a comment with --", lambda x: x.replace("<row r=\"3\">", '<row r="3"><!-- a -- b -->')),
-        ("a mismatched tag", lambda x: x.replace("<t>B省</t>", "<t>B省</T>")),
-        ("an unbound prefix", lambda x: x.replace("<t>B省</t>", "<x:t>B省</x:t>")),
+        ("a control character", lambda x: x.replace("38省", "38\x01省")),
+        ("an invalid reference", lambda x: x.replace("38省", "38&#1;省")),
+        ("a non-character", lambda x: x.replace("38省", "38&#xFFFE;省")),
+        ("an undefined entity", lambda x: x.replace("38省", "38&nbsp;省")),
+        ("a bare ampersand", lambda x: x.replace("38省", "38 & 省")),
+        ("a duplicate attribute", lambda x: x.replace('<c r="F41"', '<c r="F41" r="F41"', 1)),
+        ("'<' in an attribute", lambda x: x.replace('<c r="F41"', '<c x="<" r="F41"', 1)),
+        ("a comment with --", lambda x: x.replace('<row r="41">', '<row r="41"><!-- a -- -->')),
+        ("a mismatched tag", lambda x: x.replace("<t>38省</t>", "<t>38省</T>")),
+        ("an unbound prefix", lambda x: x.replace("<t>38省</t>", "<x:t>38省</x:t>")),
         ("a cut-off end", lambda x: x[: x.rindex("</sheetData>") + 12] + "<pageMargins"),
         ("junk after the end", lambda x: x + "<extra/>"),
         ("a bad page margin", lambda x: x.replace("</worksheet>", BAD_MARGIN)),
-        ("rows out of order", lambda x: x.replace('<row r="3">', '<row r="1">')),
-        ("a row number that is no number", lambda x: x.replace('<row r="3">', '<row r="3.0">')),
-        ("a cell in another row", lambda x: x.replace('<c r="F3"', '<c r="F9"', 1)),
-        ("a processing instruction", lambda x: x.replace('<row r="3">', '<?pi x?><row r="3">')),
+        ("rows out of order", lambda x: x.replace('<row r="41">', '<row r="1">')),
+        ("rows swapped", lambda x: re.sub(SWAP, r"\2\1", x)),
+        ("a row number that is no number", lambda x: x.replace('<row r="41">', '<row r="41.0">')),
+        ("a cell in another row", lambda x: x.replace('<c r="F41"', '<c r="F99"', 1)),
+        ("a row naming another", lambda x: re.sub(r'r="([A-Z]+)41"', r'r="\g<1>40"', x)),
+        ("a processing instruction", lambda x: x.replace('<row r="41">', '<?pi x?><row r="41">')),
         ("another encoding", lambda x: LATIN1 + x),
     ],
 )  # fmt: skip
-def test_damaged_sheet_xml_is_judged_by_openpyxl(tmp_path, case, edit):
+def test_damaged_sheet_xml_is_judged_by_openpyxl(forty_rows, case, edit):
     """calamine's XML parser lets much through that openpyxl's refuses: the file is rejected
-    (or read) exactly as openpyxl reads it."""
-    data = export(tmp_path, [base_ministry(), base_ministry(org_name="B省")])
-    damaged = edit_xml(data, edit)
+    (or read) exactly as openpyxl reads it. The damage is in row 41, far below the rows
+    read by both anyway."""
+    damaged = edit_xml(forty_rows, edit)
+    assert damaged != forty_rows
     read_both_ways(damaged)  # the fast path's result is the openpyxl path's
 
 
@@ -401,16 +409,17 @@ PHONETIC = "<rPh sb='0' eb='1'><t>ビー</t></rPh>"
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda x: x.replace("<si><t>B省</t></si>", "<si><t> B省 </t></si>"),
-        lambda x: x.replace("<si><t>B省</t></si>", "<si><r><t>B</t></r><r><t> 省</t></r></si>"),
-        lambda x: x.replace("<si><t>B省</t></si>", "<si><t>B_x000D_省</t></si>"),
-        lambda x: x.replace("<si><t>B省</t></si>", "<si><t>Bx005F_省</t></si>"),
-        lambda x: x.replace("<si><t>B省</t></si>", "<si><t><![CDATA[B省 ]]></t></si>"),
-        lambda x: x.replace("<si><t>B省</t></si>", f"<si><t>B省</t>{PHONETIC}</si>"),
+        lambda x: x.replace("<si><t>38省</t></si>", "<si><t> 38省 </t></si>"),
+        lambda x: x.replace("<si><t>38省</t></si>", "<si><r><t>38</t></r><r><t> 省</t></r></si>"),
+        lambda x: x.replace("<si><t>38省</t></si>", "<si><t>38_x000D_省</t></si>"),
+        lambda x: x.replace("<si><t>38省</t></si>", "<si><t>38x005F_省</t></si>"),
+        lambda x: x.replace("<si><t>38省</t></si>", "<si><t><![CDATA[38省 ]]></t></si>"),
+        lambda x: x.replace("<si><t>38省</t></si>", f"<si><t>38省</t>{PHONETIC}</si>"),
     ],
 )  # fmt: skip
-def test_odd_shared_strings_are_read_alike_or_refused(tmp_path, edit):
-    data = via_xlsxwriter(export(tmp_path, [base_ministry(), base_ministry(org_name="B省")]))
+def test_odd_shared_strings_are_read_alike_or_refused(forty_rows, edit):
+    """As Excel saves: text in the shared strings. The odd one is row 41's."""
+    data = via_xlsxwriter(forty_rows)
     odd = edit_xml(data, edit, "xl/sharedStrings.xml")
     assert odd != data
     reason = cells_both_ways(odd)
@@ -520,20 +529,22 @@ def test_the_date_format_rules_are_calamines(code):
 
 
 @pytest.mark.parametrize("code", FORMATS)
-def test_a_sheet_with_any_number_format_is_read_alike(tmp_path, code):
-    data = export(tmp_path, [base_ministry(), base_ministry(org_name="B省")])
+def test_a_sheet_with_any_number_format_is_read_alike(forty_rows, code):
+    """The format on the numbers and date-times of rows 20 and below only: far from the
+    rows read by both anyway."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     sheet = book.add_worksheet("Sheet1")
     fmt = book.add_format({"num_format": code})
-    for r, row in enumerate(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)):
+    plain = book.add_format({"num_format": "yyyy/m/d h:mm"})
+    rows = load_workbook(io.BytesIO(forty_rows)).active.iter_rows(values_only=True)
+    for r, row in enumerate(rows):
         for c, value in enumerate(row):
             if isinstance(value, datetime):
-                sheet.write_number(
-                    r, c, (value - datetime(1899, 12, 30)).total_seconds() / 86400, fmt
-                )
+                serial = (value - datetime(1899, 12, 30)).total_seconds() / 86400
+                sheet.write_number(r, c, serial, fmt if r >= 19 else plain)
             elif value is not None:
-                sheet.write(r, c, value, fmt if isinstance(value, int) else None)
+                sheet.write(r, c, value, fmt if isinstance(value, int) and r >= 19 else None)
     book.close()
     reason = cells_both_ways(out.getvalue())
     assert read_both_ways(out.getvalue()) == reason
