@@ -668,6 +668,7 @@ _ODD_CELLS = (
     (re.compile(rb"_x00"), "_xHHHH_ escapes"),  # calamine decodes Excel's, openpyxl does not
     # calamine keeps a cell's last value, openpyxl its <v> (or its <is> if inline)
     (re.compile(rb"(?:</v>|</is>)<(?:v|is|f)\b"), "two values in a cell"),
+    (re.compile(rb'><is>(?<!t="inlineStr"><is>)'), "an inline text in a cell not typed so"),
 )
 _DECIMALS = re.compile(rb"(?:[0-9]+\.[0-9]+\n)*[0-9]+\.[0-9]+\n")
 # a row's number (b'' if none) and the row its first cell's reference names (b'' if none)
@@ -818,8 +819,6 @@ def scan_sheet(chunks: list[bytes]) -> SheetScan:
                 else:
                     scan.odd_values.add(value)
             scan.odd += [what for pattern, what in _ODD_CELLS if pattern.search(part)]
-            if part.count(b"<is>") != part.count(b't="inlineStr"><is>'):
-                scan.odd.append("an inline text in a cell not typed so")
     return scan
 
 
