@@ -38,8 +38,6 @@ from koryu_pipeline.ingest.readers.msforms_xlsx import (
 from koryu_pipeline.ingest.readers.normalise import EARLIEST, LATEST
 from koryu_pipeline_tests.exports import base_ministry, ministry_form, write_msforms_xlsx
 
-Q01_1 = "民間との相互理解の促進を図るため"
-
 
 def typed(columns: list[list[object]], verbatim: int) -> list[list[tuple[type, object]]]:
     """Each cell with its type; after the first `verbatim` columns, text without white space
