@@ -121,8 +121,8 @@ def run_measured(
     summary = {
         m["inst"]: (int(m["acc"]), int(m["rows"]))
         for m in re.finditer(
-            r"^(?P<inst>\w+)/\S+: (?P<acc>\d+) accepted, \d+ rejected of "
-            r"(?P<rows>\d+)$",
+            # "hires/2023: 1000 accepted, [20 counted once (...), ]0 rejected[ (...)] of 1000 rows"
+            r"^(?P<inst>\w+)/\S+: (?P<acc>\d+) accepted, .* of (?P<rows>\d+) rows$",
             text,
             re.M,
         )
