@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 # Nullable pandas dtypes, so an int column with nulls stays int (not float) on the way back.
-_PANDAS_TYPES: dict[pa.DataType, object] = {
+PANDAS_TYPES: dict[pa.DataType, object] = {
     pa.int8(): pd.Int8Dtype(),
     pa.int16(): pd.Int16Dtype(),
     pa.int32(): pd.Int32Dtype(),
@@ -42,7 +42,7 @@ def conform(frame: pd.DataFrame, schema: pa.Schema, sort_by: Sequence[str] = ())
         table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
         table = to_table(frame, schema)  # ... and the writer's value-by-value path otherwise
-    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    return table.to_pandas(types_mapper=PANDAS_TYPES.get)
 
 
 def empty(schema: pa.Schema) -> pd.DataFrame:

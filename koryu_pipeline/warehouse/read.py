@@ -24,20 +24,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from koryu_pipeline.codebook import Codebook, wave_number
+from koryu_pipeline.warehouse.frames import PANDAS_TYPES  # nullable: dtypes as the marts'
 from koryu_pipeline.warehouse.parquet import list_partitions, partition_path
 from koryu_pipeline.warehouse.tables import FACT_INPUTS, PARTITION_COLUMNS, table_registry
 
 RESPONDENT_ID = "respondent_id"
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
-# Nullable pandas types (as warehouse/frames.py gives marts): the dtype does not depend on
-# whether a column happens to hold a null.
-_PANDAS_TYPES: dict[pa.DataType, object] = {
-    pa.int8(): pd.Int8Dtype(),
-    pa.int16(): pd.Int16Dtype(),
-    pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(),
-    pa.bool_(): pd.BooleanDtype(),
-}
 
 
 def read_facts(
@@ -56,7 +48,7 @@ def read_facts(
         runs.append(Runs.of(table.column(at)))
         table = table.remove_column(at)
         frame = table.to_pandas(
-            types_mapper=_PANDAS_TYPES.get, split_blocks=True, self_destruct=True
+            types_mapper=PANDAS_TYPES.get, split_blocks=True, self_destruct=True
         )
         del table
         for col in frame.columns:
