@@ -64,12 +64,18 @@ class WaveFacts:
             del self.tables[key]
 
 
-def _said(rows: int, problem: FileProblem | None, source: str) -> str:
+REUSED = "unchanged since it was last read: its result reused"
+
+
+def _said(rows: int, problem: FileProblem | None, source: str, reused: bool = False) -> str:
+    """What a file's progress line says of it."""
     if problem is not None and problem.rule == "unreadable_file":
-        return f"unreadable ({problem.message.removeprefix(f'{source}: ')})"
-    if problem is not None:
-        return f"{rows} rows, set aside whole: {problem.rule}"
-    return f"{rows} rows read"
+        said = f"unreadable ({problem.message.removeprefix(f'{source}: ')})"
+    elif problem is not None:
+        said = f"{rows} rows, set aside whole: {problem.rule}"
+    else:
+        return f"{rows} rows ({REUSED})" if reused else f"{rows} rows read"
+    return f"{said} ({REUSED})" if reused else said
 
 
 class _Files:
@@ -106,8 +112,7 @@ class _Files:
                     entry.unlink(missing_ok=True)  # written by a bug since fixed: read again
                 else:
                     self.reused += 1
-                    said = _said(fv.rows, fv.problem, fv.source_file).replace(" read", "")
-                    return fv, f"{said} (unchanged since it was last read: its result reused)"
+                    return fv, _said(fv.rows, fv.problem, fv.source_file, reused=True)
         parsed = parse_export(loaded, self.codebook, form.instrument, self.wave)
         del loaded  # the bytes: the frame is all that is needed now
         fv = validate_file(form, parsed)
