@@ -161,8 +161,9 @@ def test_publish_the_marts(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the bulk insert
-# insert_rows writes with the driver's bulk path (executemany of tuples; COPY on
-# PostgreSQL): what reaches the database must be what SQLAlchemy's own INSERT writes.
+# insert_rows writes with the driver's bulk path (SQLite: many rows a statement, nulls as
+# NaN, a chunk's one value as a literal; PostgreSQL: COPY): what reaches the database must
+# be what SQLAlchemy's own INSERT writes.
 
 ODD = pa.table(
     {
