@@ -246,10 +246,19 @@ def _whole_digest(key: str, schema: pa.Schema, content: str, spec: TableSpec | N
     return _digest_text(content, shape)
 
 
-def _delete_partition(conn: sa.Connection, table: sa.Table, instrument: str, wave: str) -> None:
-    conn.execute(
-        sa.delete(table).where(table.c.instrument == instrument, table.c.wave == wave_number(wave))
-    )
+def _delete_partition(
+    conn: sa.Connection, table: sa.Table, instrument: str, wave: str, alone: bool = False
+) -> None:
+    """Delete one partition's rows. `alone`: the bookkeeping says the table holds no other
+    partition; when no row says otherwise, one DELETE without a condition takes every row,
+    which SQLite does a page at a time (its truncate optimisation), not a row at a time."""
+    here = sa.and_(table.c.instrument == instrument, table.c.wave == wave_number(wave))
+    if alone:
+        other = sa.select(sa.literal(1)).where(sa.case((here, 0), else_=1) == 1).limit(1)
+        if conn.execute(other.select_from(table)).first() is None:
+            conn.execute(sa.delete(table))
+            return
+    conn.execute(sa.delete(table).where(here))
 
 
 def _publish_partitioned(
@@ -278,7 +287,7 @@ def _publish_partitioned(
     for part, p in sorted(on_disk.items()):
         if had.get(part) == p.digest:
             continue
-        _delete_partition(conn, table, p.instrument, p.wave)
+        _delete_partition(conn, table, p.instrument, p.wave, alone=set(had) <= {part})
         rows = insert_rows(conn, table, sql_data(p.read(), schema))
         state.record(name, part, p.digest, rows)
         result.partitions_replaced.append(f"{name} {part}")

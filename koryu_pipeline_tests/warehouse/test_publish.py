@@ -4,10 +4,13 @@ renamed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pytest
 import sqlalchemy as sa
 
 from koryu_pipeline.codebook import get_codebook
@@ -20,6 +23,7 @@ from koryu_pipeline.warehouse.publish import (
 )
 from koryu_pipeline.warehouse.sql import read_table, sql_columns
 from koryu_pipeline.warehouse.tables import FILES, REJECTIONS, table_registry
+from koryu_pipeline_tests.postgres import sqlalchemy_url
 
 REGISTRY = table_registry(get_codebook())
 
@@ -137,3 +141,61 @@ def test_sql_columns_rename_reserved_words() -> None:
     dictionary = pa.schema([(n, pa.string()) for n in ("table", "column", "table_name")])
     assert sql_columns(dictionary) == [("column", "column_name"), ("table_name", "table_name")]
     assert dict(sql_columns(_schema(REJECTIONS)))["column"] == "column_name"
+
+
+@contextmanager
+def _deletes() -> Iterator[list[str]]:
+    """The DELETEs of quarantine__files sent to any database meanwhile."""
+    sent: list[str] = []
+
+    def record(conn: sa.Connection, cursor: object, statement: str, *rest: object) -> None:
+        if statement.startswith("DELETE FROM quarantine__files"):
+            sent.append("per partition" if " WHERE " in statement else "whole table")
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", record)
+
+
+def _a_partition_alone(url: str, wh: Path) -> None:
+    """A partition that is all its table holds goes by one DELETE without a condition; any
+    other row (here one without an instrument, which a condition can neither match nor
+    rule out) keeps the per-partition DELETE, and stays."""
+    _write(wh, "hires", "2023", ["b.csv", "c.csv"])
+    _publish(url, wh)
+    _write(wh, "hires", "2023", ["b2.csv"])
+    with _deletes() as sent:
+        _publish(url, wh)
+    assert sent == ["whole table"]
+    assert _rows(url) == [("hires", 2023, "hires/2023/b2.csv")]
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO quarantine__files (wave, source_file) VALUES (2023, 'mine')")
+        )
+    engine.dispose()
+    _write(wh, "hires", "2023", ["b3.csv"])
+    with _deletes() as sent:
+        _publish(url, wh)
+    assert sent == ["per partition"]
+    frame = read_table(url, FILES)
+    assert sorted(frame["source_file"]) == ["hires/2023/b3.csv", "mine"]
+
+
+def test_a_partition_alone_in_its_table_is_deleted_whole(tmp_path: Path) -> None:
+    _a_partition_alone(f"sqlite:///{tmp_path / 'copy.sqlite'}", tmp_path / "wh")
+
+
+@pytest.mark.slow
+def test_a_partition_alone_in_its_table_is_deleted_whole_on_postgresql(
+    postgres: dict[str, str], tmp_path: Path
+) -> None:
+    engine = sa.create_engine(sqlalchemy_url(postgres), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DROP DATABASE IF EXISTS alone"))
+        conn.execute(sa.text("CREATE DATABASE alone"))
+    engine.dispose()
+    _a_partition_alone(sqlalchemy_url({**postgres, "db": "alone"}), tmp_path / "wh")

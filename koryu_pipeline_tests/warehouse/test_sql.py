@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
 from koryu_pipeline.warehouse import sql
@@ -158,8 +161,9 @@ def test_publish_the_marts(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the bulk insert
-# insert_rows writes with the driver's bulk path (executemany of tuples; COPY on
-# PostgreSQL): what reaches the database must be what SQLAlchemy's own INSERT writes.
+# insert_rows writes with the driver's bulk path (SQLite: many rows a statement, nulls as
+# NaN, a chunk's one value as a literal; PostgreSQL: COPY): what reaches the database must
+# be what SQLAlchemy's own INSERT writes.
 
 ODD = pa.table(
     {
@@ -193,18 +197,36 @@ ODD = pa.table(
 )
 
 
-def _both_ways(url: str) -> tuple[list, list]:
-    """ODD through insert_rows (in chunks of 4) and through SQLAlchemy's own INSERT."""
+# Columns holding one value throughout a chunk of 3 (SQLite writes such a value into the
+# statement): quotes and a "?" in text, the 64-bit extremes, nulls of every kind.
+SAME = pa.table(
+    {
+        "n": pa.array([1, 2, 3, 4, 5, 6], pa.int32()),
+        "text": ["it's 府省?"] * 3 + ["--'';"] * 3,
+        "none": pa.array([None] * 6, pa.string()),
+        "code": pa.array([None] * 3 + [7] * 3, pa.int16()),
+        "big": pa.array([2**63 - 1] * 3 + [-(2**63)] * 3, pa.int64()),
+        "tiny": pa.array([-5] * 3 + [0] * 3, pa.int8()),
+        "flag": pa.array([True] * 3 + [None] * 3),
+        "pct": pa.array([-0.0] * 3 + [float("nan")] * 3),
+        "at": pa.array([datetime(2023, 11, 20, 6, 4, 5, 7, tzinfo=UTC)] * 6, ODD["at"].type),
+    }
+)
+
+
+def _both_ways(url: str, data: pa.Table = ODD) -> tuple[list, list]:
+    """`data` through insert_rows (in chunks of INSERT_CHUNK) and through SQLAlchemy's own
+    INSERT."""
     engine = engine_for(url)
     try:
         with engine.begin() as conn:
-            fast = sql_table("marts/test/fast", ODD.schema, sa.MetaData())
-            slow = sql_table("marts/test/slow", ODD.schema, sa.MetaData())
+            fast = sql_table("marts/test/fast", data.schema, sa.MetaData())
+            slow = sql_table("marts/test/slow", data.schema, sa.MetaData())
             for table in (fast, slow):
                 table.drop(conn, checkfirst=True)
                 table.create(conn)
-            assert insert_rows(conn, fast, sql_data(ODD, ODD.schema)) == ODD.num_rows
-            conn.execute(slow.insert(), ODD.to_pylist())
+            assert insert_rows(conn, fast, sql_data(data, data.schema)) == data.num_rows
+            conn.execute(slow.insert(), data.to_pylist())
         with engine.connect() as conn:
             return tuple(_stored(conn, t) for t in (fast, slow))
     finally:
@@ -224,10 +246,60 @@ def _stored(conn: sa.Connection, table: sa.Table) -> list:
 def test_bulk_insert_writes_what_sqlalchemy_writes_on_sqlite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Several rows a statement (3 here, then the rest: 4 = 3 + 1), nulls bound as NaN."""
     monkeypatch.setattr(sql, "INSERT_CHUNK", 4)
+    monkeypatch.setattr(sql, "ROWS_PER_STATEMENT", 3)
     fast, slow = _both_ways(_url(tmp_path))
     assert len(fast) == ODD.num_rows
     assert fast == slow
+
+
+def test_one_value_a_chunk_written_as_sqlite_literal_stores_what_binding_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "INSERT_CHUNK", 3)
+    monkeypatch.setattr(sql, "ROWS_PER_STATEMENT", 2)
+    nul = pa.array(["a\x00b"] * 6)  # SQLite's statements cannot hold NUL: stays bound
+    data = SAME.append_column("nul", nul)
+    fast, slow = _both_ways(_url(tmp_path), data)
+    assert len(fast) == data.num_rows
+    assert fast == slow
+
+
+def test_sqlite_literals_and_null() -> None:
+    """What the fast path takes for granted on this SQLite (else the tests above would test
+    less than they say): which columns become literals, and NaN binds as NULL."""
+    dialect = sqlite.dialect()
+
+    def literal(values: list, t: pa.DataType) -> str | None:
+        column = sa.Column("c", sql.sql_type(t))
+        return sql._sqlite_literal(pa.chunked_array([values], t), column, dialect)
+
+    assert literal(["it's 府省?"] * 2, pa.string()) == "'it''s 府省?'"
+    assert literal([None] * 2, pa.int16()) == literal([None] * 2, pa.string()) == "NULL"
+    assert literal([2**63 - 1] * 2, pa.int64()) == str(2**63 - 1)
+    assert literal([-(2**63)] * 2, pa.int64()) is None  # its literal: a minus applied to 2**63
+    for values, t in [
+        (["a", "b"], pa.string()),
+        (["a", None], pa.string()),
+        (["a\x00b"] * 2, pa.string()),
+        ([1, 2], pa.int32()),
+        ([True] * 2, pa.bool_()),
+        ([0.5] * 2, pa.float64()),
+        ([None] * 2, pa.float64()),
+        ([date(2023, 1, 1)] * 2, pa.date32()),
+    ]:
+        assert literal(values, t) is None, (values, t)
+    connection = sqlite3.connect(":memory:")
+    assert math.isnan(sql._sqlite_null(connection.cursor()))
+    connection.close()
+
+
+def test_timestamp_text_is_strftime() -> None:
+    for values in (ODD["at"], ODD["naive"]):
+        expected = pc.strftime(values, "%Y-%m-%d %H:%M:%S")
+        assert sql._timestamp_text(values).equals(expected)
+    assert sql._timestamp_text(pa.array([0], pa.timestamp("us", tz="Asia/Tokyo"))) is None
 
 
 @pytest.mark.slow
@@ -237,8 +309,10 @@ def test_copy_writes_what_sqlalchemy_writes_on_postgresql(
 ) -> None:
     """COPY, from the text Arrow makes, stores the very values an INSERT stores: escapes,
     nulls, extreme floats, timestamps from year 1 to 9999."""
-    monkeypatch.setattr(sql, "INSERT_CHUNK", 4)
+    monkeypatch.setattr(sql, "INSERT_CHUNK", 4)  # one COPY of several chunks ...
+    monkeypatch.setattr(sql, "COPY_BUFFER", 5)  # ... that psycopg2 reads 5 bytes at a time
     url = f"postgresql+{driver}://{postgres['user']}@{postgres['host']}:{postgres['port']}/"
-    fast, slow = _both_ways(url + postgres["db"])
-    assert len(fast) == ODD.num_rows
-    assert fast == slow
+    for data in (ODD, SAME):
+        fast, slow = _both_ways(url + postgres["db"], data)
+        assert len(fast) == data.num_rows
+        assert fast == slow
