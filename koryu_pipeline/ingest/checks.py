@@ -141,6 +141,9 @@ class _Written(Mapping[str, pyarrow.Table]):
         self.codebook, self.root, self.wave, self.made = codebook, Path(root), wave, dict(made)
 
     def __getitem__(self, table: str) -> pyarrow.Table:
+        # the tables read before are gone: Arrow's allocator (mimalloc) keeps their pages
+        # for reuse unless told to give them back
+        pyarrow.default_memory_pool().release_unused()
         parts = [
             read_partition_table(
                 self.root, table, i, self.wave, partition_schema(self.codebook, table, i, self.wave)

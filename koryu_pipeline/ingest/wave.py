@@ -1,8 +1,13 @@
 """One wave, end to end up to the facts: read and validate every export on its own (or use
 its kept result, `ingest/cache.py`), apply the rules that span the files, build the fact
-tables (as frames; warehouse/parquet.py writes them). One file's frame at a time is read;
-the bytes and the reader's frame of a file are dropped once its validation is made. Plain
-functions; the Dagster assets in defs/ only call these."""
+tables. Plain functions; the Dagster assets in defs/ only call these.
+
+Memory: one file's frame at a time is read; its bytes and the reader's frame are dropped
+once its validation is made, and the files' validations once the rules across them are
+applied. With a sink (`warehouse.parquet.WaveWriter.add`) each table goes to the writer as
+soon as it is made and is let go of before the next is built (the answers before the
+exposures), so a wave never holds all its tables; without one, `WaveFacts.tables` holds
+them all."""
 
 from __future__ import annotations
 

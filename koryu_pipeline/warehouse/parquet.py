@@ -6,12 +6,14 @@ dropped, the bytes are built in memory, compared with what is on disk, and only 
 written -- to a temporary file beside the target that is then renamed over it. Files get the
 mode the umask allows (0644 under umask 022), as any other program's would.
 
-A wave's partitions are checked for personal data (`warehouse/personal.py`) as the Arrow
-tables about to be serialised, all of them before the first is written: when one holds any,
-`PersonalDataError` is raised and nothing of the wave is written. Each frame is converted to
-Arrow once; the tables' single files are then built from those very tables for the wave
-just written (chunked as reading their files back would give them, so the bytes are the
-same) and from disk for the other waves.
+A wave is written table by table (`WaveWriter`): each frame is converted to Arrow once,
+checked for personal data (`warehouse/personal.py`) as the table about to be serialised,
+encoded, and staged in a hidden temporary file beside its target, so that the wave's tables
+are never all in memory. Only when every table has passed the check are the staged files
+renamed into place; when one holds personal data, `PersonalDataError` is raised, the staged
+files (and the folders made for them) are removed, and nothing of the wave is written -- a
+table that fails is never staged at all. The tables' single files are then built from the
+partitions on disk, one table at a time.
 """
 
 from __future__ import annotations

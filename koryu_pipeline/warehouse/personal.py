@@ -348,7 +348,9 @@ def personal_data_in(
             texts = None if name in skipped else _texts(data, i)
             if texts is not None and len(texts):
                 if isinstance(texts, pa.ChunkedArray):
-                    texts = texts.combine_chunks()
+                    # one chunk (as most columns are) is taken as it is: combining would
+                    # copy it (a million response keys: 0.3 GiB)
+                    texts = texts.chunk(0) if texts.num_chunks == 1 else texts.combine_chunks()
                 searched.append((key, name, texts.cast(pa.large_string())))
     masks = _may_have_pattern_each([texts for *_, texts in searched])
     for (key, name, texts), mask in zip(searched, masks, strict=True):
