@@ -14,8 +14,9 @@ The tables' columns are the registry's (warehouse/tables.py).
 Built on integer codes, not per cell: each answer column is factorised, each distinct cell
 turned once into its option codes (`answer_cells`, once for both tables, so the answers can
 be let go of before the exposures are built), and the answers laid out with numpy (a cell's
-k options repeat its row k times). Every text column is taken from a small lookup of the values it
-can hold, so the frames come out as if built row by row: same rows, order, dtypes, values.
+k options repeat its row k times). Every text column is taken from a small lookup of the
+values it can hold, so the frames come out as if built row by row: same rows, order, dtypes,
+values.
 """
 
 from __future__ import annotations

@@ -91,11 +91,6 @@ class WaveFacts:
             return frames[0]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def drop(self, name: str) -> None:
-        """Let go of a table's frames (written, and read back where needed)."""
-        for key in [k for k in self.tables if k[1] == name]:
-            del self.tables[key]
-
 
 REUSED = "unchanged since it was last read: its result reused"
 

@@ -278,6 +278,13 @@ def _missing_folders(path: Path) -> list[Path]:
     return out
 
 
+def _remove_empty(folders: Iterable[Path]) -> None:
+    """Remove those of `folders` that are empty, deepest first."""
+    for folder in sorted(set(folders), key=lambda f: len(f.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 class WaveWriter:
     """One wave's partitions, written table by table and committed all or nothing.
 
@@ -329,11 +336,14 @@ class WaveWriter:
 
     def _stage(self, table: str, part: str, path: Path, data: pa.Table) -> _Staged:
         content = parquet_bytes(data)
-        del data  # the Arrow copy goes as soon as its bytes exist
         if _same_bytes(path, content):
             return _Staged(table, part, path, None, [])
         made = _missing_folders(path)
-        return _Staged(table, part, path, _write_temp(path, content, self._mode), made)
+        try:
+            return _Staged(table, part, path, _write_temp(path, content, self._mode), made)
+        except BaseException:
+            _remove_empty(made)
+            raise
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -351,9 +361,7 @@ class WaveWriter:
                     staged.tmp.unlink(missing_ok=True)
                 made.update(staged.made)
             self.staged = []
-            for folder in sorted(made, key=lambda f: len(f.parts), reverse=True):
-                if folder.is_dir() and not any(folder.iterdir()):
-                    folder.rmdir()
+            _remove_empty(made)
 
     def commit(self) -> dict[str, list[str]]:
         """Rename the staged partitions into place and write the single files. Returns

@@ -235,3 +235,16 @@ def test_an_unchanged_table_is_not_staged_but_gets_its_mode(tmp_path, wave):
     mask = os.umask(0)
     os.umask(mask)
     assert mode(part) == 0o666 & ~mask
+
+
+def test_a_table_that_cannot_be_staged_leaves_none_of_the_wave(tmp_path, wave):
+    """A write that fails (here a file where the table's folder should be) fails the wave:
+    the tables staged before it are removed, with the folders made for them."""
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    (warehouse / "facts").mkdir(parents=True)
+    (warehouse / "facts" / "answers").write_bytes(b"not a folder")
+    with pytest.raises(OSError), WaveWriter(cb, warehouse, "2023") as writer:
+        for (instrument, table), frame in _in_order(wave.tables):
+            writer.add(instrument, table, frame)
+        writer.commit()
+    assert _everything(warehouse) == ["facts", "facts/answers"]
