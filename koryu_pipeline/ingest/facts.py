@@ -142,7 +142,8 @@ def _order(parts: list[tuple[np.ndarray, int]]) -> np.ndarray | None:
     bound = 1
     for values, size in parts:
         bound *= size
-        key = key * size + values
+        key *= size  # in place: millions of rows, no temporaries
+        key += values
     if bound >= 2**62:  # too wide for one int64: sort on the keys themselves
         return np.lexsort([v for v, _ in reversed(parts)])
     if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
@@ -292,9 +293,10 @@ def _answers(
                 "item_sort": _lookup([tg.item_sort for tg in targets], target, by_target),
                 "option_code": option,
                 "option_label": option_label,
-                "option_sort": option,
+                "option_sort": option.copy(),  # its own array: the frame takes them as they are
             },
             columns=columns,
+            copy=False,  # the columns are new: no second copy of millions of rows
         )
         # respondent, question, item (none first), option: as sort_values would order them
         item_rank = _rank([tg.item_sort for tg in targets])
