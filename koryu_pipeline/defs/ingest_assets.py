@@ -1,8 +1,10 @@
 """Raw exports (external, partitioned by wave) -> staging, facts and quarantine, in one step.
 
 One multi_asset reads, validates (pandera) and normalises every export of a wave, so a wave
-costs one process start however many tables it writes; its checks run in the same step.
-The tables, their lineage and their checks are the registry's (warehouse/tables.py).
+costs one process start however many tables it writes; each table goes to the wave's writer
+as it is made (`warehouse.parquet.WaveWriter`), and its checks run in the same step, on the
+tables read back from disk. The tables, their lineage and their checks are the registry's
+(warehouse/tables.py).
 """
 
 from collections.abc import Iterator
