@@ -1,14 +1,15 @@
 """Raw exports (external, partitioned by wave) -> staging, facts and quarantine, in one step.
 
 One multi_asset reads, validates (pandera) and normalises every export of a wave, so a wave
-costs one process start however many tables it writes; its checks run in the same step.
-The tables, their lineage and their checks are the registry's (warehouse/tables.py).
+costs one process start however many tables it writes; each table goes to the wave's writer
+as it is made (`warehouse.parquet.WaveWriter`), and its checks run in the same step, on the
+tables read back from disk. The tables, their lineage and their checks are the registry's
+(warehouse/tables.py).
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
-import pandas as pd
 from dagster import AssetExecutionContext
 
 from koryu_pipeline.codebook import Codebook
@@ -16,22 +17,20 @@ from koryu_pipeline.defs.checks import asset_key, check_results, check_specs
 from koryu_pipeline.defs.metadata import definition_metadata, table_metadata
 from koryu_pipeline.defs.plan import DIGEST, current_inputs, wave_record
 from koryu_pipeline.defs.progress import progress
-from koryu_pipeline.ingest.checks import FACT_CHECKS
+from koryu_pipeline.ingest.checks import FACT_CHECKS, written_tables
 from koryu_pipeline.ingest.wave import ingest_wave
 from koryu_pipeline.settings import Settings
 from koryu_pipeline.warehouse.parquet import (
     PART_FILE,
     PersonalDataError,
+    WaveWriter,
     prune_partitions,
-    read_partition,
-    write_wave,
 )
 from koryu_pipeline.warehouse.tables import (
     FILES,
     RAW,
     REJECTIONS,
     RESPONDENTS,
-    STAGING_TABLES,
     TableSpec,
     table_registry,
     wave_tables,
@@ -75,16 +74,6 @@ def table_spec(spec: TableSpec, **extra: object) -> dg.AssetSpec:
     )
 
 
-def _on_disk(settings: Settings, spec: TableSpec, wave: str, instruments: list[str]):
-    """What was written for a fact table in this wave: the checks see the files, not the
-    frames. `instruments`: those the table was written for (a folder without a form has no
-    staging or facts, only its quarantine)."""
-    frames = [
-        read_partition(settings.warehouse, spec.key, i, wave, spec.schema) for i in instruments
-    ]
-    return pd.concat(frames, ignore_index=True) if frames else None
-
-
 def build_ingest_asset(
     codebook: Codebook, partitions: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
@@ -108,14 +97,20 @@ def build_ingest_asset(
         # run see a change and read it again, never the reverse.
         inputs = current_inputs(settings.raw, settings.warehouse, settings.sql)
         digest = inputs.wave_digests.get(wave, "")
-        facts = ingest_wave(
-            codebook, settings.raw, wave, progress=say, warehouse=settings.warehouse
-        )
         selected = [s for s in specs if asset_key(s.key) in context.selected_asset_keys]
         try:
-            changed = write_wave(
-                codebook, settings.warehouse, wave, facts.tables, [s.key for s in selected]
-            )
+            # each table is written as soon as it is made; none reaches its final path
+            # before all have passed the personal-data check
+            with WaveWriter(codebook, settings.warehouse, wave, [s.key for s in selected]) as out:
+                facts = ingest_wave(
+                    codebook,
+                    settings.raw,
+                    wave,
+                    progress=say,
+                    warehouse=settings.warehouse,
+                    sink=out.add,
+                )
+                changed = out.commit()
         except PersonalDataError as exc:
             # The readers scrub what they keep, so this is a gap in the scrubbing: the write
             # is blocked (nothing was written) and the check fails, blocking the marts.
@@ -161,12 +156,6 @@ def build_ingest_asset(
         if rule_counts:
             context.log.warning(f"wave {wave} rejections by rule: {rule_counts}")
 
-        tables: dict[str, pd.DataFrame] = {}
-        for spec in specs:
-            frame = facts.table(spec.key)
-            tables[spec.key] = (
-                frame if len(frame.columns) else spec.schema.empty_table().to_pandas()
-            )
         for spec in selected:
             extra: dict[str, object] = {
                 DIGEST: digest,
@@ -178,22 +167,20 @@ def build_ingest_asset(
                 extra.update(wave_record(inputs, wave))
             if spec.key == REJECTIONS:
                 extra["rejections_by_rule"] = dg.MetadataValue.json(rule_counts)
+            head = facts.head(spec.key)
             yield dg.MaterializeResult(
                 asset_key=asset_key(spec.key),
                 metadata=table_metadata(
-                    tables[spec.key],
+                    head if len(head.columns) else spec.schema.empty_table().to_pandas(),
                     str(settings.warehouse / spec.key / f"instrument=*/wave={wave}" / PART_FILE),
+                    rows=facts.row_count(spec.key),
                     **extra,
                 ),
             )
-            if spec.key not in STAGING_TABLES:  # the checks read what was written
-                mine = [i for i, t in sorted(facts.tables) if t == spec.key]
-                tables.pop(spec.key)
-                facts.drop(spec.key)  # the frames go before the files are read back
-                written = _on_disk(settings, spec, wave, mine)
-                tables[spec.key] = (
-                    spec.schema.empty_table().to_pandas() if written is None else written
-                )
+        # the checks see what was written, read back table by table as they ask for it
+        tables = written_tables(
+            codebook, settings.warehouse, wave, {s.key: facts.made(s.key) for s in specs}
+        )
         yield from check_results(
             codebook, specs, tables, FACT_CHECKS, context.selected_asset_check_keys
         )

@@ -40,7 +40,10 @@ def definition_metadata(spec: TableSpec) -> dict[str, Any]:
     return {"dagster/column_schema": column_schema(spec)}
 
 
-def table_metadata(frame: pd.DataFrame | pa.Table, path: str, **extra: Any) -> dict[str, Any]:
+def table_metadata(
+    frame: pd.DataFrame | pa.Table, path: str, rows: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    """`rows`: the table's row count when `frame` is only its first rows."""
     table = (
         frame
         if isinstance(frame, pa.Table)
@@ -48,7 +51,7 @@ def table_metadata(frame: pd.DataFrame | pa.Table, path: str, **extra: Any) -> d
     )
     preview = table.slice(0, 5).to_pylist()
     return {
-        "dagster/row_count": len(frame),
+        "dagster/row_count": len(frame) if rows is None else rows,
         "path": dg.MetadataValue.path(path),
         "preview": dg.MetadataValue.md(_markdown(preview)),
         **extra,

@@ -8,17 +8,25 @@ outcomes to asset check results.
   respondents;
 - `no_personal_data`: no personal column, e-mail address or telephone number in any table
   of the wave (`warehouse/personal.py`; the writer runs the same test before committing).
+
+Each check takes the wave's tables as frames or Arrow tables. The ingest's checks see the
+tables as written: `written_tables` reads each from disk (as Arrow) when a check asks for it
+and keeps none, so a wave's tables are never all in memory at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 
 from koryu_pipeline.codebook import Codebook, wave_number
+from koryu_pipeline.warehouse.parquet import read_partition_table
 from koryu_pipeline.warehouse.personal import personal_data_found, personal_data_in
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
@@ -28,6 +36,7 @@ from koryu_pipeline.warehouse.tables import (
     CheckOutcome,
     Tables,
     TableSpec,
+    partition_schema,
     table_registry,
 )
 
@@ -88,7 +97,7 @@ def fact_schema(codebook: Codebook, table: str) -> pa.DataFrameSchema:
 
 
 def pandera_schema(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
-    frame = tables[table]
+    frame = _frame(tables[table])
     try:
         # inplace: nothing is coerced or added, so the copy pandera would make is not needed
         fact_schema(codebook, table).validate(frame, lazy=True, inplace=True)
@@ -102,7 +111,7 @@ def pandera_schema(codebook: Codebook, table: str, tables: Tables) -> CheckOutco
 
 
 def row_conservation(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
-    files = tables[FILES]
+    files = _frame(tables[FILES])
     accepted = int(files["accepted"].sum()) if not files.empty else 0
     respondents = len(tables[RESPONDENTS])
     bad = files[files["accepted"] + files["rejected"] != files["rows"]] if len(files) else files
@@ -119,8 +128,52 @@ def row_conservation(codebook: Codebook, table: str, tables: Tables) -> CheckOut
 
 
 def no_personal_data(codebook: Codebook, table: str, tables: Tables) -> CheckOutcome:
-    found = personal_data_in(tables)
+    found: dict[str, list[str]] = {}
+    for key in tables:  # one table at a time: the texts of all at once would not fit
+        found.update(personal_data_in({key: tables[key]}))
     return CheckOutcome(not found, {"columns_with_personal_data": found})
+
+
+class _Written(Mapping[str, pyarrow.Table]):
+    def __init__(
+        self, codebook: Codebook, root: Path, wave: str, made: Mapping[str, list[str]]
+    ) -> None:
+        self.codebook, self.root, self.wave, self.made = codebook, Path(root), wave, dict(made)
+
+    def __getitem__(self, table: str) -> pyarrow.Table:
+        # the tables read before are gone: Arrow's allocator (mimalloc) keeps their pages
+        # for reuse unless told to give them back
+        pyarrow.default_memory_pool().release_unused()
+        parts = [
+            read_partition_table(
+                self.root, table, i, self.wave, partition_schema(self.codebook, table, i, self.wave)
+            )
+            for i in self.made[table]
+        ]
+        if not parts:
+            return table_registry(self.codebook)[table].schema.empty_table()
+        # the staging tables' columns follow each instrument's form: their union
+        return pyarrow.concat_tables(parts, promote_options="default")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.made)
+
+    def __len__(self) -> int:
+        return len(self.made)
+
+
+def written_tables(
+    codebook: Codebook, root: Path, wave: str, made: Mapping[str, list[str]]
+) -> Mapping[str, pyarrow.Table]:
+    """One wave's tables as written under `root`, as Arrow tables, each read from disk
+    whenever a check asks for it (`made`: table -> the instruments it was written for)."""
+    return _Written(codebook, root, wave, made)
+
+
+def _frame(data: pd.DataFrame | pyarrow.Table) -> pd.DataFrame:
+    """A table as pandas, as the pandera checks take it (read back as `read_partition`
+    gives it)."""
+    return data.to_pandas() if isinstance(data, pyarrow.Table) else data
 
 
 FACT_CHECKS: dict[str, CheckFn] = {

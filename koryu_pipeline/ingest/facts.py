@@ -12,12 +12,16 @@ or text. Here it becomes:
 The tables' columns are the registry's (warehouse/tables.py).
 
 Built on integer codes, not per cell: each answer column is factorised, each distinct cell
-turned once into its option codes, and the answers laid out with numpy (a cell's k options
-repeat its row k times). Every text column is taken from a small lookup of the values it
-can hold, so the frames come out as if built row by row: same rows, order, dtypes, values.
+turned once into its option codes (`answer_cells`, once for both tables, so the answers can
+be let go of before the exposures are built), and the answers laid out with numpy (a cell's
+k options repeat its row k times). Every text column is taken from a small lookup of the
+values it can hold, so the frames come out as if built row by row: same rows, order, dtypes,
+values.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -138,7 +142,8 @@ def _order(parts: list[tuple[np.ndarray, int]]) -> np.ndarray | None:
     bound = 1
     for values, size in parts:
         bound *= size
-        key = key * size + values
+        key *= size  # in place: millions of rows, no temporaries
+        key += values
     if bound >= 2**62:  # too wide for one int64: sort on the keys themselves
         return np.lexsort([v for v, _ in reversed(parts)])
     if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
@@ -159,9 +164,27 @@ def _id_ranks(ids: pd.Series) -> tuple[np.ndarray, int]:
     return np.asarray(codes, dtype=np.int64) + 1, len(uniques) + 1
 
 
-def build_answers_and_exposures(
-    form: Form, wide: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass
+class AnswerCells:
+    """What the answers and the exposures are both built from: per respondent and target,
+    shown and answered, and the cell's options as (start, count) into `flat` (a cell's
+    options in code order: the answers are sorted by option within a cell anyway)."""
+
+    targets: list[_Target]
+    ids: pd.Series
+    rank: np.ndarray
+    rank_bound: int
+    shown: np.ndarray  # (n, t) bool
+    took: np.ndarray  # (n, t) bool
+    start: np.ndarray  # (n, t) int64
+    count: np.ndarray  # (n, t) int64
+    flat: np.ndarray
+
+
+def answer_cells(form: Form, wide: pd.DataFrame) -> AnswerCells:
+    """The cells of `wide` (the accepted responses) that `build_answers` and
+    `build_exposures` take: built once, so that each table can be built, used and let go
+    of in turn without the wide frame."""
     targets = _targets(form)
     n, t = len(wide), len(targets)
     routing = Routing(form, wide)
@@ -170,9 +193,6 @@ def build_answers_and_exposures(
         ids = pd.Series(ids.tolist(), dtype=None if n else object)
     rank, rank_bound = _id_ranks(ids)
 
-    # per target: the shown and answered flags of every row, and its cells' options as
-    # (start, count) into one flat table of option codes (a cell's options in code order:
-    # the answers are sorted by option within a cell anyway)
     shown = np.empty((n, t), dtype=bool)
     took = np.empty((n, t), dtype=bool)
     start = np.zeros((n, t), dtype=np.int64)
@@ -194,24 +214,50 @@ def build_answers_and_exposures(
             flat.extend(codes)
         start[:, j] = take_by_code(cell, starts_u, 0)
         count[:, j] = take_by_code(cell, counts_u, 0)
+    return AnswerCells(
+        targets, ids, rank, rank_bound, shown, took, start, count, np.asarray(flat, np.int64)
+    )
 
-    # answers: one row per option of each cell, respondent by respondent, target by target;
-    # a cell's k-th answer row takes the option at its start + k
-    cells = count.ravel()
-    which = np.repeat(np.arange(n * t, dtype=np.int64), cells)
-    at = np.repeat(start.ravel() - (np.cumsum(cells) - cells), cells)
+
+def build_answers(form: Form, cells: AnswerCells) -> pd.DataFrame:
+    """`facts/answers`: one row per option of each cell, respondent by respondent, target
+    by target; a cell's k-th answer row takes the option at its start + k."""
+    t = len(cells.targets)
+    counts = cells.count.ravel()
+    which = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    at = np.repeat(cells.start.ravel() - (np.cumsum(counts) - counts), counts)
     at += np.arange(len(at), dtype=np.int64)
-    option = np.asarray(flat, dtype=np.int64)[at]
-    del at, start, count, cells
-    a_row, a_target = np.divmod(which, t) if t else (which, which)
+    option = cells.flat[at]
+    del at, counts
+    row, target = np.divmod(which, t) if t else (which, which)
     del which
-    a = _answers(form, targets, ids, rank, rank_bound, a_row, a_target, option)
-    del a_row, a_target, option
+    return _answers(
+        form, cells.targets, cells.ids, cells.rank, cells.rank_bound, row, target, option
+    )
 
-    # exposures: one row per respondent and target
-    x_row, x_target = np.divmod(np.arange(n * t, dtype=np.int64), t) if t else (None, None)
-    x = _exposures(form, targets, ids, rank, rank_bound, x_row, x_target, shown, took)
-    return a, x
+
+def build_exposures(form: Form, cells: AnswerCells) -> pd.DataFrame:
+    """`facts/exposures`: one row per respondent and target."""
+    n, t = cells.shown.shape
+    row, target = np.divmod(np.arange(n * t, dtype=np.int64), t) if t else (None, None)
+    return _exposures(
+        form,
+        cells.targets,
+        cells.ids,
+        cells.rank,
+        cells.rank_bound,
+        row,
+        target,
+        cells.shown,
+        cells.took,
+    )
+
+
+def build_answers_and_exposures(
+    form: Form, wide: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cells = answer_cells(form, wide)
+    return build_answers(form, cells), build_exposures(form, cells)
 
 
 def _answers(
@@ -247,9 +293,10 @@ def _answers(
                 "item_sort": _lookup([tg.item_sort for tg in targets], target, by_target),
                 "option_code": option,
                 "option_label": option_label,
-                "option_sort": option,
+                "option_sort": option.copy(),  # its own array: the frame takes them as they are
             },
             columns=columns,
+            copy=False,  # the columns are new: no second copy of millions of rows
         )
         # respondent, question, item (none first), option: as sort_values would order them
         item_rank = _rank([tg.item_sort for tg in targets])

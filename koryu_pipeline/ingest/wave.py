@@ -1,8 +1,13 @@
 """One wave, end to end up to the facts: read and validate every export on its own (or use
 its kept result, `ingest/cache.py`), apply the rules that span the files, build the fact
-tables (as frames; warehouse/parquet.py writes them). One file's frame at a time is read;
-the bytes and the reader's frame of a file are dropped once its validation is made. Plain
-functions; the Dagster assets in defs/ only call these."""
+tables. Plain functions; the Dagster assets in defs/ only call these.
+
+Memory: one file's frame at a time is read; its bytes and the reader's frame are dropped
+once its validation is made, and the files' validations once the rules across them are
+applied. With a sink (`warehouse.parquet.WaveWriter.add`) each table goes to the writer as
+soon as it is made and is let go of before the next is built (the answers before the
+exposures), so a wave never holds all its tables; without one, `WaveFacts.tables` holds
+them all."""
 
 from __future__ import annotations
 
@@ -10,12 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from koryu_pipeline.codebook import Codebook, Form, wave_number
 from koryu_pipeline.ingest import cache
-from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
+from koryu_pipeline.ingest.facts import (
+    answer_cells,
+    build_answers,
+    build_exposures,
+    build_respondents,
+)
 from koryu_pipeline.ingest.readers import (
     FileProblem,
     ParsedExport,
@@ -40,28 +52,44 @@ from koryu_pipeline.warehouse.tables import (
     wide_schema,
 )
 
+Sink = Callable[[str, str, pd.DataFrame], None]  # (instrument, table, frame)
+PREVIEW_ROWS = 5
+
 
 @dataclass
 class WaveFacts:
     wave: str
-    # (instrument, table) -> frame, for each instrument that has exports in this wave
+    # (instrument, table) -> frame, for each instrument that has exports in this wave; with
+    # a sink, the quarantine's tables only (the others went to the sink)
     tables: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     found: list[str] = field(default_factory=list)  # instruments with exports in the wave
     reused: int = 0  # files whose kept per-file result was used instead of reading them
+    # (instrument, table) -> rows, and the first PREVIEW_ROWS rows, of every table made
+    rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    heads: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
 
     def instruments(self) -> list[str]:
         return sorted(self.found)
+
+    def made(self, name: str) -> list[str]:
+        """The instruments a table was made for."""
+        return sorted(i for i, t in self.rows if t == name)
+
+    def row_count(self, name: str) -> int:
+        return sum(n for (_, t), n in self.rows.items() if t == name)
+
+    def head(self, name: str) -> pd.DataFrame:
+        """The table's first rows (instruments in order), as `table(name).head()` gives them."""
+        frames = [f for (_, t), f in sorted(self.heads.items()) if t == name]
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames, ignore_index=True).head(PREVIEW_ROWS)
 
     def table(self, name: str) -> pd.DataFrame:
         frames = [f for (i, t), f in sorted(self.tables.items()) if t == name]
         if len(frames) == 1:  # one instrument: the frame itself, not a copy of it
             return frames[0]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-    def drop(self, name: str) -> None:
-        """Let go of a table's frames (written, and read back where needed)."""
-        for key in [k for k in self.tables if k[1] == name]:
-            del self.tables[key]
 
 
 REUSED = "unchanged since it was last read: its result reused"
@@ -182,8 +210,34 @@ def _parsed_rows(checked: list[FileValidation]) -> pd.DataFrame | None:
     if not frames:
         return None
     wide = pd.concat(frames, ignore_index=True)
-    wide["response_key"] = wide["response_key"].str.replace(r"#\d+$", "", regex=True)
+    wide["response_key"] = _without_number(wide["response_key"])
     return wide
+
+
+_NUMBER = r"#\d+$"
+
+
+def _without_number(keys: pd.Series) -> pd.Series:
+    """The response keys without the "#k" validation numbers them with. In Arrow (RE2) when
+    every key is Arrow text ending in "#" and ASCII digits, as validation makes them: the
+    one match is then that ending for `re` and RE2 alike. pandas' `str.replace` would build
+    a Python string per key (seconds and a gigabyte at a million keys)."""
+    dtype = keys.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and not keys.hasnans:
+        text = pa.chunked_array(pa.array(keys.array))
+        if pc.all(pc.match_substring_regex(text, r"#[0-9]+\z")).as_py():
+            stripped = pc.replace_substring_regex(text, _NUMBER, "")
+            return pd.Series(dtype.__from_arrow__(stripped), index=keys.index, name=keys.name)
+    return keys.str.replace(_NUMBER, "", regex=True)
+
+
+def _staging(form: Form, table: str, frame: pd.DataFrame | None, number: int) -> pd.DataFrame:
+    """A staging table's frame: the table's own columns only (the readers' submitted_text
+    is not written), with its instrument and wave."""
+    schema = wide_schema(form, table == STAGING_VALIDATED)
+    if frame is None:
+        frame = schema.empty_table().to_pandas()
+    return frame.assign(instrument=form.instrument, wave=number)[schema.names]
 
 
 def ingest_wave(
@@ -192,12 +246,29 @@ def ingest_wave(
     wave: str,
     progress: Callable[[str], None] | None = None,
     warehouse: Path | None = None,
+    sink: Sink | None = None,
 ) -> WaveFacts:
     """`progress` receives a line per file read and per instrument validated. With a
     `warehouse`, each export's per-file result is kept in its staging (`ingest/cache.py`)
-    and used again while the file's bytes and the code are unchanged."""
+    and used again while the file's bytes and the code are unchanged. With a `sink`
+    (`warehouse.parquet.WaveWriter.add`), each table goes to it as soon as it is made and
+    is let go of, so a wave never holds all its tables; only the quarantine's are kept."""
     say = progress or (lambda _message: None)
     out = WaveFacts(wave)
+
+    def made(instrument: str, table: str, frame: pd.DataFrame) -> None:
+        key = (instrument, table)
+        if table == REJECTIONS:  # messages may quote a library's error or a cell: scrub them
+            for column in ("value", "message"):
+                frame[column] = scrub_series(frame[column])
+        out.rows[key] = len(frame)
+        # taken, not sliced: a slice of an Arrow-backed column keeps the whole column alive
+        out.heads[key] = frame.take(np.arange(min(len(frame), PREVIEW_ROWS)))
+        if sink is not None:
+            sink(instrument, table, frame)
+        if sink is None or table in (REJECTIONS, FILES):
+            out.tables[key] = frame
+
     number = wave_number(wave)  # a folder that is not a year fails here, by name
     # a folder named for no instrument is read too: its files are listed as having no form
     extra = [i for i in discover(raw_dir).get(wave, []) if i not in codebook.instruments]
@@ -223,7 +294,7 @@ def ingest_wave(
             ):
                 p.source_file = name
             for table, frame in _rejected_whole(instrument, number, parsed).items():
-                out.tables[(instrument, table)] = frame
+                made(instrument, table, frame)
             continue
         form = codebook.form(instrument, wave)
         checked: list[FileValidation] = []
@@ -232,32 +303,31 @@ def ingest_wave(
             fv, said = files.validated(form, path)
             say(f"wave {wave}: file {done} of {total}: {fv.source_file}: {said}")
             checked.append(fv)
+            del fv  # the list holds it: no name may keep a file's frame past combine_files
         files.prune(instrument)
         names = _distinct_names([fv.source_file for fv in checked])
         checked = [fv.relabel(name) for fv, name in zip(checked, names, strict=True)]
         say(f"wave {wave}: validating {instrument} ({sum(fv.rows for fv in checked)} rows)")
-        stage = {STAGING_PARSED: _parsed_rows(checked)}
+        made(
+            instrument,
+            STAGING_PARSED,
+            _staging(form, STAGING_PARSED, _parsed_rows(checked), number),
+        )
         result = combine_files(form, checked)
-        del checked
-        stage[STAGING_VALIDATED] = result.accepted
-        for table, frame in stage.items():
-            schema = wide_schema(form, table == STAGING_VALIDATED)
-            if frame is None:
-                frame = schema.empty_table().to_pandas()
-            # the table's own columns only (the readers' submitted_text is not written)
-            out.tables[(instrument, table)] = frame.assign(instrument=instrument, wave=number)[
-                schema.names
-            ]
-        del stage
-        answers, exposures = build_answers_and_exposures(form, result.accepted)
-        out.tables[(instrument, RESPONDENTS)] = build_respondents(form, result.accepted, codebook)
-        out.tables[(instrument, ANSWERS)] = answers
-        out.tables[(instrument, EXPOSURES)] = exposures
-        out.tables[(instrument, REJECTIONS)] = result.rejections
-        out.tables[(instrument, FILES)] = result.files
+        del checked  # the files' frames: the accepted rows are all that is needed now
+        accepted, rejections, summary = result.accepted, result.rejections, result.files
+        del result
+        made(instrument, STAGING_VALIDATED, _staging(form, STAGING_VALIDATED, accepted, number))
+        # the facts are built from the fields: the long response keys can go
+        accepted = accepted.drop(columns=["response_key"])
+        made(instrument, RESPONDENTS, build_respondents(form, accepted, codebook))
+        cells = answer_cells(form, accepted)
+        del accepted
+        # one after the other: the answers are let go of before the exposures are built
+        made(instrument, ANSWERS, build_answers(form, cells))
+        made(instrument, EXPOSURES, build_exposures(form, cells))
+        del cells
+        made(instrument, REJECTIONS, rejections)
+        made(instrument, FILES, summary)
     out.reused = files.reused
-    for key, frame in out.tables.items():
-        if key[1] == REJECTIONS:  # messages may quote a library's error or a cell: scrub them
-            for column in ("value", "message"):
-                frame[column] = scrub_series(frame[column])
     return out

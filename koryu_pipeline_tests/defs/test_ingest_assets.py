@@ -14,6 +14,7 @@ from koryu_pipeline.defs.ingest_assets import build_ingest_asset
 from koryu_pipeline.defs.partitions import wave_partitions
 from koryu_pipeline.ingest.readers import msforms_xlsx
 from koryu_pipeline.settings import Settings
+from koryu_pipeline.warehouse.tables import table_registry, wave_tables
 from koryu_pipeline_tests.exports import (
     base_hires,
     base_ministry,
@@ -106,3 +107,28 @@ def test_a_folder_named_for_no_instrument_is_listed_and_the_wave_goes_on(tmp_pat
         ["misc/2023/stray.csv", 2, 2],
     ]
     assert not (tmp_path / "warehouse" / "staging" / "parsed" / "instrument=misc").exists()
+
+
+def test_each_table_is_recorded_with_its_rows_and_first_rows(tmp_path):
+    """The step hands each table to the writer as it is made: what it records of a table
+    (row count, preview) comes from the ingest, and is what was written."""
+    raw = tmp_path / "raw"
+    write_msforms_xlsx(
+        raw / "ministry" / "2023" / "a.xlsx",
+        [base_ministry(org_name=f"{c}省") for c in "ABCDEFG"],
+    )
+    write_google_csv(raw / "hires" / "2023" / "a.csv", [base_hires(), base_hires(age_band="20代")])
+    result, _ = materialize(tmp_path, raw)
+    assert result.success
+    recorded = {
+        "/".join(e.asset_key.path): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert sorted(recorded) == sorted(s.key for s in wave_tables(table_registry(get_codebook())))
+    for key, metadata in recorded.items():
+        rows = pq.read_table(tmp_path / "warehouse" / key).num_rows  # every instrument's
+        assert metadata["dagster/row_count"].value == rows, key
+    preview = recorded["facts/answers"]["preview"].value
+    assert len(preview.splitlines()) == 2 + 5  # header, rule and the first five rows
+    first = pq.read_table(tmp_path / "warehouse" / "facts" / "answers").slice(0, 1).to_pylist()
+    assert first[0]["respondent_id"] in preview.splitlines()[2]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.parquet as pq
 import pytest
 
 from koryu_pipeline.codebook import get_codebook
@@ -12,10 +14,19 @@ from koryu_pipeline.ingest.checks import (
     no_personal_data,
     pandera_schema,
     personal_data_found,
+    row_conservation,
+    written_tables,
 )
 from koryu_pipeline.ingest.wave import ingest_wave
-from koryu_pipeline.warehouse.personal import COMPUTED_COLUMNS
-from koryu_pipeline.warehouse.tables import ANSWERS, RESPONDENTS, WAVE_TABLES
+from koryu_pipeline.warehouse.parquet import partition_path, write_wave
+from koryu_pipeline.warehouse.personal import COMPUTED_COLUMNS, personal_data_in
+from koryu_pipeline.warehouse.tables import (
+    ANSWERS,
+    FILES,
+    RESPONDENTS,
+    STAGING_PARSED,
+    WAVE_TABLES,
+)
 from koryu_pipeline_tests.exports import (
     base_hires,
     base_ministry,
@@ -189,3 +200,48 @@ def test_the_schema_check_leaves_the_tables_as_they_were(wave):
         pd.testing.assert_frame_equal(frame, before[key])
         assert list(frame.dtypes) == list(before[key].dtypes)
     pd.testing.assert_frame_equal(doubled, kept)
+
+
+def test_the_checks_read_what_was_written(wave, tmp_path):
+    """`written_tables` reads each table back from disk as Arrow when a check asks for it:
+    the outcomes are those on the frames, and a file changed on disk is what is checked."""
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    write_wave(cb, warehouse, "2023", wave.tables)
+    made = {key: wave.made(key) for key in WAVE_TABLES}
+    written = written_tables(cb, warehouse, "2023", made)
+    assert list(written) == list(WAVE_TABLES)
+    frames = {key: wave.table(key) for key in WAVE_TABLES}
+    for key in WAVE_TABLES:
+        table = written[key]
+        assert isinstance(table, pyarrow.Table) and table.num_rows == len(frames[key]), key
+    for check, key in (
+        (pandera_schema, RESPONDENTS),
+        (pandera_schema, ANSWERS),
+        (pandera_schema, FILES),
+        (row_conservation, FILES),
+        (no_personal_data, RESPONDENTS),
+    ):
+        assert check(cb, key, written) == check(cb, key, frames), (check, key)
+    assert pandera_schema(cb, ANSWERS, written).passed
+
+    # a number in a staging file on disk (list cells included), one in a fact file
+    path = partition_path(warehouse, STAGING_PARSED, "hires", "2023")
+    parsed = pq.read_table(path)
+    wishes = parsed.column("support_wishes").to_pylist()
+    wishes[0] = [*wishes[0], PLANTED[0]]
+    pq.write_table(
+        parsed.set_column(
+            parsed.schema.get_field_index("support_wishes"),
+            "support_wishes",
+            pyarrow.array(wishes, parsed.schema.field("support_wishes").type),
+        ),
+        path,
+    )
+    path = partition_path(warehouse, FILES, "ministry", "2023")
+    files = pq.read_table(path).to_pandas().assign(source_file=PLANTED[1])
+    pq.write_table(pyarrow.Table.from_pandas(files, preserve_index=False), path)
+    outcome = no_personal_data(cb, RESPONDENTS, written)
+    assert not outcome.passed
+    expected = {STAGING_PARSED: ["support_wishes"], FILES: ["source_file"]}
+    assert outcome.metadata == {"columns_with_personal_data": expected}
+    assert personal_data_in(written) == expected  # as when searched all at once

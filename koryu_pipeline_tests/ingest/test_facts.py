@@ -6,11 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.codebook.routing import routed_mask
 from koryu_pipeline.ingest.checks import fact_schema
-from koryu_pipeline.ingest.facts import build_answers_and_exposures, build_respondents
+from koryu_pipeline.ingest.facts import (
+    answer_cells,
+    build_answers,
+    build_answers_and_exposures,
+    build_exposures,
+    build_respondents,
+)
 from koryu_pipeline.ingest.readers import export_files, read_export
 from koryu_pipeline.ingest.readers.msforms_xlsx import read_msforms_xlsx
 from koryu_pipeline.ingest.validation import validate_wave
@@ -196,6 +203,19 @@ def test_hires_respondents_and_answers(tmp_path):
     x = exposures.set_index(exposures["item_id"].fillna(exposures["question_id"]))
     assert x.loc["satisfaction_2", ["shown", "answered"]].tolist() == [True, False]
     assert x["shown"].all()
+
+
+def test_facts_are_made_from_the_fields_without_the_response_keys(ministry_raw):
+    """The wave drops the accepted rows' long response keys before it makes the facts, and
+    makes the answers and the exposures one after the other from the same cells."""
+    cb = get_codebook()
+    form, wide = accepted(ministry_raw, "ministry")
+    answers, exposures = build_answers_and_exposures(form, wide)
+    lean = wide.drop(columns=["response_key"])
+    cells = answer_cells(form, lean)
+    assert_frame_equal(build_answers(form, cells), answers)
+    assert_frame_equal(build_exposures(form, cells), exposures)
+    assert_frame_equal(build_respondents(form, lean, cb), build_respondents(form, wide, cb))
 
 
 def test_fact_frames_pass_their_schemas(ministry_raw):

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pandas.testing import assert_frame_equal, assert_series_equal
 
 from koryu_pipeline.codebook import get_codebook
-from koryu_pipeline.ingest.wave import WaveFacts, ingest_wave
+from koryu_pipeline.ingest.validation import FileValidation
+from koryu_pipeline.ingest.wave import PREVIEW_ROWS, WaveFacts, _without_number, ingest_wave
 from koryu_pipeline.warehouse.parquet import flat_path, write_wave
-from koryu_pipeline.warehouse.tables import WAVE_TABLES
+from koryu_pipeline.warehouse.tables import FILES, REJECTIONS, RESPONDENTS, WAVE_TABLES
 from koryu_pipeline_tests.exports import (
     base_hires,
     base_ministry,
@@ -333,3 +338,52 @@ def test_respondent_ids_do_not_depend_on_scrubbing(tmp_path):
     a = resp[resp["org_name"] == "A省"]
     key = "id=1|at=2023-11-20T01:00:00+00:00#0"
     assert a["respondent_id"].tolist() == [stable_id("m", "ministry", "2023", key)]
+
+
+def test_with_a_sink_each_table_is_let_go_of_before_the_next_is_made(tmp_path):
+    """The sink gets every table the wave makes, exactly as `tables` holds them without a
+    sink, one at a time: by the time the next is made, nothing holds the one before (the
+    quarantine's, which the run logs, are kept), and the facts are made once the files'
+    validations are let go of."""
+    raw = make_raw(tmp_path / "raw")
+    cb = get_codebook()
+    whole = ingest_wave(cb, raw, "2023")
+    received: list[tuple[tuple[str, str], weakref.ref[pd.DataFrame]]] = []
+
+    def sink(instrument: str, table: str, frame: pd.DataFrame) -> None:
+        for key, ref in received:
+            if key[1] not in (REJECTIONS, FILES):
+                assert ref() is None, f"{key} still held when {table} was made"
+        if table == RESPONDENTS:  # the files' validations are done with by then
+            assert not [o for o in gc.get_objects() if isinstance(o, FileValidation)]
+        assert_frame_equal(frame, whole.tables[(instrument, table)])
+        received.append(((instrument, table), weakref.ref(frame)))
+
+    facts = ingest_wave(cb, raw, "2023", sink=sink)
+    assert sorted(k for k, _ in received) == sorted(whole.tables)
+    assert sorted(facts.tables) == sorted(k for k in whole.tables if k[1] in (REJECTIONS, FILES))
+    for key, ref in received:
+        assert (ref() is None) == (key[1] not in (REJECTIONS, FILES)), key
+    for table in WAVE_TABLES:
+        assert facts.made(table) == whole.made(table)
+        assert facts.row_count(table) == len(whole.table(table))
+        assert_frame_equal(facts.head(table), whole.table(table).head(PREVIEW_ROWS))
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["a#0", "a#1", "b#12"],
+        ["x#１２#3", "#0", "y#1#2"],  # full-width digits, a "#" in the key itself
+        ["a#1\n#0"],  # a newline inside
+        ["a#1", "b"],  # one without a number: pandas' own path
+        ["a#1\n"],  # "$" also matches before a final newline in Python's re
+        ["a#1", None],
+        [],
+    ],
+)
+def test_response_keys_lose_their_number_as_pandas_would(keys):
+    for dtype in ("str", object):
+        given = pd.Series(keys, dtype=dtype, name="response_key")
+        expected = given.str.replace(r"#\d+$", "", regex=True)
+        assert_series_equal(_without_number(given), expected)

@@ -1,22 +1,28 @@
-"""The Parquet writer: files as readable as the umask allows, and a wave with personal data
-written not at all."""
+"""The Parquet writer: files as readable as the umask allows, a wave written table by table
+and committed all or nothing, and a wave with personal data written not at all."""
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.ingest.wave import ingest_wave
-from koryu_pipeline.warehouse.parquet import PersonalDataError, write_atomic, write_wave
+from koryu_pipeline.warehouse.parquet import (
+    PersonalDataError,
+    WaveWriter,
+    write_atomic,
+    write_wave,
+)
 from koryu_pipeline.warehouse.sql import engine_for
-from koryu_pipeline.warehouse.tables import PARTITION_COLUMNS
+from koryu_pipeline.warehouse.tables import ANSWERS, PARTITION_COLUMNS, WAVE_TABLES
 from koryu_pipeline_tests.exports import (
     base_hires,
     base_ministry,
@@ -117,3 +123,128 @@ def test_personal_data_planted_in_any_text_column_blocks_the_write(tmp_path, tex
             assert info.value.found == {f"{table}/instrument={instrument}/wave=2023": [column]}
     assert searched >= FROM_EXPORTS
     assert not warehouse.exists()
+
+
+def _in_order(
+    tables: Mapping[tuple[str, str], pd.DataFrame],
+) -> list[tuple[tuple[str, str], pd.DataFrame]]:
+    """A wave's tables in the order the ingest makes them: staging, facts, quarantine."""
+    return sorted(tables.items(), key=lambda kv: (kv[0][0], WAVE_TABLES.index(kv[0][1])))
+
+
+def _everything(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) if root.exists() else []
+
+
+def test_nothing_reaches_its_final_path_before_the_commit(tmp_path, wave):
+    """Each table is staged as soon as it is added, hidden beside its target; only the
+    commit puts the files in place."""
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    with WaveWriter(cb, warehouse, "2023") as writer:
+        for (instrument, table), frame in _in_order(wave.tables):
+            writer.add(instrument, table, frame)
+        writer._wait()  # the last table's encoder done: every table is staged
+        staged = list(warehouse.rglob("*.tmp"))
+        assert len(staged) == len(wave.tables)
+        assert all(p.name.startswith(".part-0.parquet.") for p in staged)
+        assert not list(warehouse.rglob("*.parquet"))
+        changed = writer.commit()
+    assert changed == {t: ["instrument=ministry/wave=2023"] for t in WAVE_TABLES}
+    assert not list(warehouse.rglob("*.tmp"))
+    assert len(list(warehouse.rglob("*.parquet"))) == 2 * len(WAVE_TABLES)  # parts + flats
+
+
+def test_personal_data_in_the_last_table_leaves_no_file_of_any_table(tmp_path, wave):
+    """The tables before it were staged already: they are removed, with the folders made
+    for them, and no table reaches its final path."""
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    tables = _in_order(wave.tables)
+    (last_instrument, last_table), last = tables[-1]
+    assert last_table == "quarantine/files"
+    planted = last.assign(source_file="03-1234-5678")
+    with WaveWriter(cb, warehouse, "2023") as writer:
+        for (instrument, table), frame in tables[:-1]:
+            writer.add(instrument, table, frame)
+        writer._wait()
+        assert len(list(warehouse.rglob("*.tmp"))) == len(tables) - 1  # staged
+        writer.add(last_instrument, last_table, planted)
+        with pytest.raises(PersonalDataError) as info:
+            writer.commit()
+    assert info.value.found == {"quarantine/files/instrument=ministry/wave=2023": ["source_file"]}
+    assert _everything(warehouse) == []  # no file, no temporary file, no folder
+
+
+def test_personal_data_in_the_last_table_leaves_an_existing_warehouse_as_it_was(tmp_path, wave):
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    write_wave(cb, warehouse, "2023", {k: v for k, v in wave.tables.items() if k[1] != ANSWERS})
+    before = {p: p.read_bytes() for p in warehouse.rglob("*.parquet")}
+    folders = _everything(warehouse)
+    changed = {k: v.iloc[:1] for k, v in wave.tables.items()}  # every table would change
+    key = ("ministry", "quarantine/files")
+    changed[key] = changed[key].assign(source_file="taro@example.go.jp")
+    with pytest.raises(PersonalDataError):
+        write_wave(cb, warehouse, "2023", dict(_in_order(changed)))
+    assert {p: p.read_bytes() for p in warehouse.rglob("*.parquet")} == before
+    assert _everything(warehouse) == folders  # not even facts/answers' new folder
+
+
+def test_a_table_with_personal_data_is_never_staged(tmp_path, wave):
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    (instrument, table), frame = _in_order(wave.tables)[0]
+    assert table == "staging/parsed"
+    with WaveWriter(cb, warehouse, "2023") as writer:
+        writer.add(instrument, table, frame.assign(org_name="090-1234-5678"))
+        for (i, t), f in _in_order(wave.tables)[1:]:  # nor, then, any other
+            writer.add(i, t, f)
+        writer._wait()
+        assert _everything(warehouse) == []
+        with pytest.raises(PersonalDataError):
+            writer.commit()
+
+
+def test_a_wave_left_without_its_commit_leaves_nothing_behind(tmp_path, wave):
+    """An error while the wave is built (after some tables were staged) removes them."""
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    with (
+        pytest.raises(RuntimeError, match="reader failed"),
+        WaveWriter(cb, warehouse, "2023") as writer,
+    ):
+        for (instrument, table), frame in _in_order(wave.tables)[:3]:
+            writer.add(instrument, table, frame)
+        writer._wait()
+        assert len(list(warehouse.rglob("*.tmp"))) == 3
+        raise RuntimeError("reader failed")
+    assert _everything(warehouse) == []
+
+
+def test_an_unchanged_table_is_not_staged_but_gets_its_mode(tmp_path, wave):
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    write_wave(cb, warehouse, "2023", wave.tables)
+    part = (
+        warehouse / "facts" / "respondents" / "instrument=ministry" / "wave=2023" / "part-0.parquet"
+    )
+    part.chmod(0o600)  # as an earlier version left it
+    mtime = part.stat().st_mtime_ns
+    with WaveWriter(cb, warehouse, "2023") as writer:
+        for (instrument, table), frame in _in_order(wave.tables):
+            writer.add(instrument, table, frame)
+        writer._wait()
+        assert not list(warehouse.rglob("*.tmp"))
+        assert writer.commit() == {t: [] for t in WAVE_TABLES}
+    assert part.stat().st_mtime_ns == mtime
+    mask = os.umask(0)
+    os.umask(mask)
+    assert mode(part) == 0o666 & ~mask
+
+
+def test_a_table_that_cannot_be_staged_leaves_none_of_the_wave(tmp_path, wave):
+    """A write that fails (here a file where the table's folder should be) fails the wave:
+    the tables staged before it are removed, with the folders made for them."""
+    cb, warehouse = get_codebook(), tmp_path / "warehouse"
+    (warehouse / "facts").mkdir(parents=True)
+    (warehouse / "facts" / "answers").write_bytes(b"not a folder")
+    with pytest.raises(OSError), WaveWriter(cb, warehouse, "2023") as writer:
+        for (instrument, table), frame in _in_order(wave.tables):
+            writer.add(instrument, table, frame)
+        writer.commit()
+    assert _everything(warehouse) == ["facts", "facts/answers"]

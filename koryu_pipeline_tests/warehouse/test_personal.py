@@ -227,3 +227,21 @@ def test_long_columns_are_searched_whole(distinct):
     frame = pd.DataFrame({"key": pd.Series(texts, dtype="str")})
     assert personal_data_found(frame) == ["key"]
     assert personal_data_found(pa.Table.from_pandas(frame)) == ["key"]
+
+
+def test_a_column_in_many_chunks_is_searched_chunk_by_chunk():
+    """Arrow columns read from Parquet come in chunks: each is searched as it is (combining
+    them would copy the column), and a column is named once however many chunks hold a
+    number, exactly as when it is one chunk."""
+    texts = [f"id={i}|at=2023-11-20T06:04:00+00:00" for i in range(30_000)]
+    texts[7] += " 090-1234-5678"
+    texts[25_000] += " taro@example.go.jp"
+    lists = [[t] for t in texts]
+    whole = pa.table({"key": texts, "メール": texts, "lists": lists, "clean": ["x"] * 30_000})
+    chunked = pa.Table.from_batches(whole.to_batches(max_chunksize=4_096))
+    assert chunked.column("key").num_chunks == 8
+    expected = {"t": ["メール", "key", "メール", "lists"]}  # a personal header, then the texts
+    assert personal_data_in({"t": whole}) == expected
+    assert personal_data_in({"t": chunked}) == expected
+    clean = pa.Table.from_batches(whole.select(["clean"]).to_batches(max_chunksize=4_096))
+    assert personal_data_in({"t": clean}) == {}
