@@ -26,7 +26,7 @@ import pandera.pandas as pa
 import pyarrow
 
 from koryu_pipeline.codebook import Codebook, wave_number
-from koryu_pipeline.warehouse.parquet import read_partition_table
+from koryu_pipeline.warehouse.parquet import partitions_table
 from koryu_pipeline.warehouse.personal import personal_data_found, personal_data_in
 from koryu_pipeline.warehouse.tables import (
     ANSWERS,
@@ -36,7 +36,6 @@ from koryu_pipeline.warehouse.tables import (
     CheckOutcome,
     Tables,
     TableSpec,
-    partition_schema,
     table_registry,
 )
 
@@ -144,16 +143,8 @@ class _Written(Mapping[str, pyarrow.Table]):
         # the tables read before are gone: Arrow's allocator (mimalloc) keeps their pages
         # for reuse unless told to give them back
         pyarrow.default_memory_pool().release_unused()
-        parts = [
-            read_partition_table(
-                self.root, table, i, self.wave, partition_schema(self.codebook, table, i, self.wave)
-            )
-            for i in self.made[table]
-        ]
-        if not parts:
-            return table_registry(self.codebook)[table].schema.empty_table()
-        # the staging tables' columns follow each instrument's form: their union
-        return pyarrow.concat_tables(parts, promote_options="default")
+        made = [(i, self.wave) for i in self.made[table]]
+        return partitions_table(self.codebook, self.root, table, made)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.made)

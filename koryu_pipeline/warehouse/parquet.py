@@ -241,9 +241,18 @@ def flat_table(codebook: Codebook, root: Path, table: str) -> pa.Table:
     first-appearance order (a form's missing columns are null). Read back from the files
     (from the page cache, just after a write): the bytes of a Parquet file depend on how
     its rows are chunked, and reading gives the same chunks every time."""
+    return partitions_table(codebook, root, table, list_partitions(root, table))
+
+
+def partitions_table(
+    codebook: Codebook, root: Path, table: str, partitions: Iterable[tuple[str, str]]
+) -> pa.Table:
+    """The `partitions` ((instrument, wave), in the order given) of `table` on disk in one
+    Arrow table, with `instrument` and `wave` as columns; the staging tables' columns are
+    the union of their forms'. The registry's empty table when there are none."""
     parts = [
         read_partition_table(root, table, i, w, partition_schema(codebook, table, i, w))
-        for i, w in list_partitions(root, table)
+        for i, w in partitions
     ]
     if not parts:
         return table_registry(codebook)[table].schema.empty_table()
@@ -383,10 +392,7 @@ class WaveWriter:
         # the single files from the partitions on disk (this wave's just written), one
         # table after another: each is a whole table in Arrow while it is encoded
         for table in self.wanted:
-            write_atomic(
-                flat_path(self.root, table),
-                parquet_bytes(flat_table(self.codebook, self.root, table)),
-            )
+            write_flat(self.codebook, self.root, table)
         return {t: sorted(parts) for t, parts in changed.items()}
 
 
