@@ -23,6 +23,7 @@ from koryu_pipeline.demo.writers import (
     sheet_timestamp,
     write_export,
 )
+from koryu_pipeline.ingest.readers.base import ParsedExport
 from koryu_pipeline.ingest.readers.googleforms_csv import TIMESTAMP_HEADER
 from koryu_pipeline.ingest.readers.msforms_xlsx import (
     ID_HEADER,
@@ -59,6 +60,18 @@ def base_ministry(**over: object) -> dict[str, object]:
     }
     row.update(over)
     return row
+
+
+def blank_ministry() -> dict[str, object]:
+    """A row with only spaces in its answer cells and no ID, times, メール or 名前: not a
+    response, so the readers skip it (its row number still counts)."""
+    return {k: "  " for k in base_ministry()} | {
+        "ID": None,
+        "開始時刻": None,
+        "完了時刻": None,
+        "メール": None,
+        "名前": None,
+    }
 
 
 def base_hires(**over: object) -> dict[str, object]:
@@ -272,3 +285,26 @@ def assert_conserved(result, parsed) -> None:
             else f"{rec.source_file} row {rec.source_row}: {rec.rule}: "
         )
         assert rec.rule in rec.message
+
+
+def assert_same_export(got: ParsedExport, want: ParsedExport) -> None:
+    """Two reads of one export agree exactly: counts, encoding, problems, and the frame's
+    columns, dtypes and very values (None / NaN, 1 / 1.0 and tuples as they are)."""
+    assert (got.source_file, got.rows, got.encoding, got.problem) == (
+        want.source_file,
+        want.rows,
+        want.encoding,
+        want.problem,
+    )
+    assert got.row_problems == want.row_problems
+    if want.frame is None:
+        assert got.frame is None
+        return
+    assert got.frame is not None
+    assert list(got.frame.columns) == list(want.frame.columns)
+    assert got.frame.dtypes.to_dict() == want.frame.dtypes.to_dict()
+    pd.testing.assert_frame_equal(got.frame, want.frame, check_exact=True)
+    for column in want.frame.columns:
+        assert [repr(v) for v in got.frame[column].tolist()] == [
+            repr(v) for v in want.frame[column].tolist()
+        ], column

@@ -56,7 +56,7 @@ from koryu_pipeline.ingest.readers.normalise import (
     decode_csv_bytes,
     parse_google_timestamp,
 )
-from koryu_pipeline_tests.exports import hires_form, ministry_form
+from koryu_pipeline_tests.exports import assert_same_export, hires_form, ministry_form
 
 # ------------------------------------------------------------------ the oracle, verbatim
 
@@ -241,31 +241,10 @@ def ref_read_googleforms_csv(data: bytes, source_file: str, form: Form) -> Parse
 # ------------------------------------------------------------------ comparing
 
 
-def assert_same(parsed: ParsedExport, expected: ParsedExport) -> None:
-    assert (parsed.source_file, parsed.rows, parsed.encoding, parsed.problem) == (
-        expected.source_file,
-        expected.rows,
-        expected.encoding,
-        expected.problem,
-    )
-    assert parsed.row_problems == expected.row_problems
-    if expected.frame is None:
-        assert parsed.frame is None
-        return
-    got, want = parsed.frame, expected.frame
-    assert list(got.columns) == list(want.columns)
-    assert got.dtypes.to_dict() == want.dtypes.to_dict()
-    pd.testing.assert_frame_equal(got, want, check_exact=True)
-    for column in want.columns:  # the very values, None / NaN / tuples as they are
-        assert [repr(v) for v in got[column].tolist()] == [
-            repr(v) for v in want[column].tolist()
-        ], column
-
-
 def check(data: bytes, form: Form) -> ParsedExport:
     """The reader equals the oracle on `data` (and so does the row count without a form)."""
     parsed = read_googleforms_csv(data, "hires/2023/x.csv", form)
-    assert_same(parsed, ref_read_googleforms_csv(data, "hires/2023/x.csv", form))
+    assert_same_export(parsed, ref_read_googleforms_csv(data, "hires/2023/x.csv", form))
     try:
         expected = ref_count_csv_rows(data)
     except EncodingError:

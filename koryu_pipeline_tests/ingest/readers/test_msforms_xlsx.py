@@ -13,7 +13,12 @@ from openpyxl import Workbook
 from koryu_pipeline.codebook import get_codebook
 from koryu_pipeline.ingest.readers import discover, export_files, read_export
 from koryu_pipeline.ingest.readers.msforms_xlsx import read_msforms_xlsx
-from koryu_pipeline_tests.exports import base_ministry, ministry_form, write_msforms_xlsx
+from koryu_pipeline_tests.exports import (
+    base_ministry,
+    blank_ministry,
+    ministry_form,
+    write_msforms_xlsx,
+)
 
 Q01_1 = "民間との相互理解の促進を図るため"  # heads q01_1 and q09_3
 S_DISPATCH = (
@@ -216,13 +221,7 @@ def test_date_time_cells_in_other_shapes(tmp_path):
 
 def test_empty_rows_are_ignored_but_row_numbers_kept(tmp_path):
     raw = tmp_path / "raw"
-    blank = {k: "  " for k in base_ministry()} | {
-        "ID": None,
-        "開始時刻": None,
-        "完了時刻": None,
-        "メール": None,
-        "名前": None,
-    }
+    blank = blank_ministry()
     rows = [base_ministry(), None, base_ministry(org_name="B省"), blank, None]
     parsed = read(xlsx(raw, rows), raw)
     assert parsed.rows == 2

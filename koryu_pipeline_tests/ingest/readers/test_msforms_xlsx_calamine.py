@@ -20,7 +20,6 @@ from python_calamine import CalamineWorkbook
 
 from benchmarks import scale_exports as gen
 from koryu_pipeline.codebook import Form, normalise_text
-from koryu_pipeline.ingest.readers.base import ParsedExport
 from koryu_pipeline.ingest.readers.msforms_xlsx import (
     _META,
     NotExact,
@@ -36,7 +35,13 @@ from koryu_pipeline.ingest.readers.msforms_xlsx import (
     stamps_and_keys,
 )
 from koryu_pipeline.ingest.readers.normalise import EARLIEST, LATEST
-from koryu_pipeline_tests.exports import base_ministry, ministry_form, write_msforms_xlsx
+from koryu_pipeline_tests.exports import (
+    assert_same_export,
+    base_ministry,
+    blank_ministry,
+    ministry_form,
+    write_msforms_xlsx,
+)
 
 
 def typed(columns: list[list[object]], verbatim: int) -> list[list[tuple[type, object]]]:
@@ -68,29 +73,13 @@ def cells_both_ways(data: bytes, verbatim: int = 2) -> str | None:
     return None
 
 
-def same_export(a: ParsedExport, b: ParsedExport) -> None:
-    assert (a.source_file, a.rows, a.problem, a.row_problems) == (
-        b.source_file,
-        b.rows,
-        b.problem,
-        b.row_problems,
-    )
-    if a.frame is None or b.frame is None:
-        assert a.frame is None and b.frame is None
-        return
-    assert list(a.frame.columns) == list(b.frame.columns)
-    assert a.frame.dtypes.to_dict() == b.frame.dtypes.to_dict()
-    for column in a.frame.columns:  # repr: None and NaN, 1 and 1.0 are not the same
-        assert [repr(v) for v in a.frame[column]] == [repr(v) for v in b.frame[column]], column
-
-
 def read_both_ways(data: bytes, form: Form | None = None) -> str | None:
     """The reader's result with calamine where it can (the pipeline's way) is the result with
     openpyxl only; returns why calamine was refused, None when it read the file."""
     form = form or ministry_form()
     fast = read_msforms_xlsx(data, "ministry/2023/x.xlsx", form)
     slow = read_msforms_xlsx(data, "ministry/2023/x.xlsx", form, engine="openpyxl")
-    same_export(fast, slow)
+    assert_same_export(fast, slow)
     try:
         read_msforms_xlsx(data, "ministry/2023/x.xlsx", form, engine="calamine")
     except NotExact as exc:
@@ -166,13 +155,7 @@ def via_xlsxwriter(data: bytes, *, inline: bool = False) -> bytes:
 @pytest.fixture(scope="module")
 def plain_exports(tmp_path_factory) -> dict[str, bytes]:
     tmp_path = tmp_path_factory.mktemp("plain")
-    blank = {k: "  " for k in base_ministry()} | {
-        "ID": None,
-        "開始時刻": None,
-        "完了時刻": None,
-        "メール": None,
-        "名前": None,
-    }
+    blank = blank_ministry()
     rows = [base_ministry(), both_routes(org_name="B省"), None, blank, both_routes()]
     plain = export(tmp_path, rows)
     return {
