@@ -103,13 +103,16 @@ def test_schedule_requests_every_wave_whole_graph_last(tmp_path: Path, instance)
     write_msforms_xlsx(tmp_path / "raw/ministry/2023/a.xlsx", [base_ministry()])
     write_msforms_xlsx(tmp_path / "raw/ministry/2024/a.xlsx", [base_ministry()])
     defs = _defs(paths)
-    ctx = dg.build_schedule_context(
+    # as a context manager (as _tick): a context left open keeps a copy of the instance
+    # whose state storage, when the garbage collector closes it during a later test, is
+    # made current again under that test's Definitions load
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=datetime(2024, 1, 5, 2, 0, tzinfo=ZoneInfo("Asia/Tokyo")),
         resources={"settings": paths},
         repository_def=defs.get_repository_def(),
-    )
-    requests = nightly(ctx)
+    ) as ctx:
+        requests = nightly(ctx)
     assert [r.partition_key for r in requests] == ["2023", "2024"]
     graph = defs.resolve_asset_graph()
     assert set(requests[-1].asset_selection) == _executable(defs)
@@ -119,12 +122,12 @@ def test_schedule_requests_every_wave_whole_graph_last(tmp_path: Path, instance)
 
 def test_schedule_skips_without_exports(tmp_path: Path, instance) -> None:
     paths = _paths(tmp_path)
-    ctx = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=instance,
         resources={"settings": paths},
         repository_def=_defs(paths).get_repository_def(),
-    )
-    assert isinstance(nightly(ctx), dg.SkipReason)
+    ) as ctx:
+        assert isinstance(nightly(ctx), dg.SkipReason)
 
 
 def test_sensor_plans_like_koryu_run(tmp_path: Path, instance) -> None:
