@@ -28,10 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
+    from koryu_pipeline.instance import write_instance_yaml
+
     work = Path(tempfile.mkdtemp(prefix="koryu-bench-"))
     os.environ["DAGSTER_HOME"] = str(work / "dagster_home")
     Path(os.environ["DAGSTER_HOME"]).mkdir()
-    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_instance_yaml(Path(os.environ["DAGSTER_HOME"]))  # as `koryu run`'s default home
     os.environ["KORYU_RAW_DIR"] = str(ROOT / "data" / "raw")
 
     import dagster as dg

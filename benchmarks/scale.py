@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import scale_exports as gen  # noqa: E402
+from koryu_pipeline.instance import write_instance_yaml  # noqa: E402
 
 GIB = 1024**3
 TARGET_RATIO_DUCKDB = 10.0  # 1M hires: koryu run <= 10x DuckDB
@@ -141,7 +142,7 @@ def run_measured(
 def _fresh_home(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_instance_yaml(path)  # as `koryu run`'s default home
     return path
 
 

@@ -48,10 +48,11 @@ def _ensure_dagster_home() -> Path:
         os.environ["DAGSTER_HOME"] = home  # the runs show in `make ui`
     check_dagster_home(Path(home))
     Path(home).mkdir(parents=True, exist_ok=True)
-    config = Path(home) / "dagster.yaml"
-    if home == str(Path(".dagster").resolve()) and not config.exists():
+    if home == str(Path(".dagster").resolve()):
         # our own default home only: a deployment's dagster.yaml is never touched
-        config.write_text("telemetry:\n  enabled: false\n")
+        from koryu_pipeline.instance import write_instance_yaml
+
+        write_instance_yaml(Path(home))
     return Path(home)
 
 
@@ -105,28 +106,31 @@ def run_pipeline(
 
     _require_exports(settings)
     instance = _instance()
-    plan = make_plan(instance, settings, force)
-    if on_plan is not None:
-        on_plan(plan)
-    job = dg.reconstructable(get_koryu_job)
-    run_ids: list[str] = []
-    for wave, selection in plan.batches(defs().resolve_asset_graph()):
-        tags = {"koryu/trigger": "koryu run"}
-        if wave is not None:
-            tags["dagster/partition"] = wave
-        result = dg.execute_job(
-            job, instance=instance, tags=tags, asset_selection=selection, run_config=RUN_CONFIG
-        )
-        run_ids.append(result.run_id)
-        if not result.success:
-            failures = [
-                (e.step_key, root_cause(e.event_specific_data.error))
-                for e in result.all_events
-                if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
-            ]
-            where = f"Dagster run {result.run_id[:8]} (wave {wave or 'all'})"
-            step, cause = failures[0] if failures else ("", Cause("RunFailure", ""))
-            raise RunFailed(explain(cause, f"{where}, step {step}" if step else where))
+    try:
+        plan = make_plan(instance, settings, force)
+        if on_plan is not None:
+            on_plan(plan)
+        job = dg.reconstructable(get_koryu_job)
+        run_ids: list[str] = []
+        for wave, selection in plan.batches(defs().resolve_asset_graph()):
+            tags = {"koryu/trigger": "koryu run"}
+            if wave is not None:
+                tags["dagster/partition"] = wave
+            result = dg.execute_job(
+                job, instance=instance, tags=tags, asset_selection=selection, run_config=RUN_CONFIG
+            )
+            run_ids.append(result.run_id)
+            if not result.success:
+                failures = [
+                    (e.step_key, root_cause(e.event_specific_data.error))
+                    for e in result.all_events
+                    if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
+                ]
+                where = f"Dagster run {result.run_id[:8]} (wave {wave or 'all'})"
+                step, cause = failures[0] if failures else ("", Cause("RunFailure", ""))
+                raise RunFailed(explain(cause, f"{where}, step {step}" if step else where))
+    finally:
+        instance.dispose()  # closes the event log's kept connections (koryu_pipeline/instance.py)
     return run_ids
 
 

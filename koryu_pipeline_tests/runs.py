@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from koryu_pipeline.instance import write_instance_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 KORYU = [sys.executable, "-m", "koryu_pipeline.cli"]
 
@@ -29,8 +31,7 @@ def koryu_env(base: Path, raw: Path, **extra: str) -> dict[str, str]:
     (SQLite, no telemetry) unless `extra` says otherwise."""
     home = base / "dagster_home"
     home.mkdir(exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_instance_yaml(home)
     env = dict(os.environ)
     for name in ("KORYU_SQL_URL", "KORYU_CODEBOOK_DIR"):
         env.pop(name, None)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from koryu_pipeline.instance import instance_yaml
 from koryu_pipeline_tests.exports import base_ministry, write_msforms_xlsx
 from koryu_pipeline_tests.runs import KORYU, ROOT, koryu_env, run_koryu
 
@@ -131,3 +132,23 @@ def test_status_dry_run_and_summary_before_and_after_a_changed_export(tmp_path: 
     again = run_koryu(env)
     assert "ministry/2023: 3 accepted, 1 counted once" in again.stdout
     assert "  up to date" in _koryu(env, "status").stdout
+
+
+def test_the_default_dagster_home_gets_koryus_instance_settings(tmp_path: Path) -> None:
+    """Without DAGSTER_HOME, `koryu` keeps Dagster's state in ./.dagster and writes its
+    dagster.yaml there (koryu_pipeline/instance.py); a run's events land in that home."""
+    env = koryu_env(tmp_path, ROOT / "data" / "raw")
+    env.pop("DAGSTER_HOME")
+    env["PYTHONPATH"] = str(ROOT)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run(
+        [*KORYU, "run"], env=env, cwd=work, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    home = work / ".dagster"
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == instance_yaml(home)
+    runs = home / "history" / "runs"
+    assert (runs / "index.db").exists()
+    # the run's own database, complete: the kept connections were closed at the end
+    assert len(list(runs.glob("*-*.db"))) == 1 and not list(runs.glob("*.db-wal"))

@@ -21,6 +21,7 @@ STAGE = {
     "demo": 3,  # writes exports the readers read: after ingest, beside the marts
     "report": 4,
     "defs": 5,
+    "instance": 5,  # Dagster's instance settings (the event log store `koryu run` sets up)
     "definitions": 6,
     "faults": 6,
     "status": 6,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from koryu_pipeline.definitions import defs
+from koryu_pipeline.instance import write_instance_yaml
 from koryu_pipeline_tests.webserver import post, webserver
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ QUERY = """
 def test_webserver_serves_the_whole_lineage(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_instance_yaml(home)
     with webserver({**os.environ, "DAGSTER_HOME": str(home)}) as base:
         nodes = post(f"{base}/graphql", QUERY)["data"]["assetNodes"]
 
