@@ -67,15 +67,37 @@ def _is_phone(candidate: str) -> bool:
 
 
 def _phone_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in PHONE.finditer(text) if _is_phone(m.group())]
+    """The telephone numbers in `text`, as spans to scrub. Every place a number can start
+    is tried, not only after the last candidate: digits before a number can make a
+    candidate that overlaps it ("011 03-1234" has 9 digits, "011 090-1234" 10), and
+    overlapping numbers are scrubbed as one span, so "011 090-1234-5678" loses all of it."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while (m := PHONE.search(text, pos)) is not None:
+        if _is_phone(m.group()):
+            start, end = m.span()
+            if spans and start < spans[-1][1]:  # overlaps the last one: one span
+                start, last_end = spans.pop()
+                end = max(end, last_end)
+            spans.append((start, end))
+        pos = m.start() + 1
+    return spans
 
 
-_MAYBE = re.compile(r"[@＠\d]")  # \d: full-width digits too
+@cache
+def _maybe() -> re.Pattern[str]:
+    """Text without one of these characters cannot hold a pattern, in itself or in its NFKC
+    form: @, the decimal digits, and every character NFKC turns into text with one of them
+    (＠, ﹫, ①, ¹, ⑴ ...)."""
+    digits, _, images, multi = _nfkc_tables()
+    chars = {"@", *digits, *images.get("@", ()), *multi}
+    chars.update(*(images.get(d, ()) for d in digits))
+    return re.compile("[" + "".join(map(re.escape, sorted(chars))) + "]")
 
 
 def has_pattern(text: str) -> bool:
     """An e-mail address or a telephone number in `text` (or its NFKC form)."""
-    if not _MAYBE.search(text):
+    if not _maybe().search(text):
         return False
     norm = unicodedata.normalize("NFKC", text)
     return bool(EMAIL.search(norm) or _phone_spans(norm))
@@ -183,14 +205,11 @@ def _class(chars: Iterable[str]) -> str:
 
 
 @cache
-def _prefilter() -> str:
-    """A regular expression (RE2) on raw text that matches wherever EMAIL or PHONE could
-    match its NFKC form: each class of the patterns widened by the characters NFKC turns into
-    one of its members (full-width digits, ＋, （, ＠, the ideographic space ...), and any
-    character that NFKC turns into several, one of them a pattern character (⑴, ㈱, ㎡), is
-    a candidate by itself. The boundaries are ASCII, which only loosens them: NFKC keeps
-    ASCII as it is (a letter it composes with a mark is allowed for). Python's own \\d and
-    \\s are enumerated: RE2's are ASCII."""
+def _nfkc_tables() -> tuple[set[str], set[str], dict[str, set[str]], set[str]]:
+    """re's \\d and \\s (Unicode decimal digits, spaces), and what NFKC does to the
+    characters it changes that matter to the patterns: `images`, a pattern character -> the
+    characters NFKC turns into it alone; `multi`, those it turns into several, one of them a
+    pattern character. One pass over every code point, once per process."""
 
     def every() -> Iterable[str]:
         return map(chr, range(sys.maxunicode + 1))
@@ -208,6 +227,19 @@ def _prefilter() -> str:
             images.setdefault(norm, set()).add(c)
         else:
             multi.add(c)
+    return digits, spaces, images, multi
+
+
+@cache
+def _prefilter() -> str:
+    """A regular expression (RE2) on raw text that matches wherever EMAIL or PHONE could
+    match its NFKC form: each class of the patterns widened by the characters NFKC turns into
+    one of its members (full-width digits, ＋, （, ＠, the ideographic space ...), and any
+    character that NFKC turns into several, one of them a pattern character (⑴, ㈱, ㎡), is
+    a candidate by itself. The boundaries are ASCII, which only loosens them: NFKC keeps
+    ASCII as it is (a letter it composes with a mark is allowed for). Python's own \\d and
+    \\s are enumerated: RE2's are ASCII."""
+    digits, spaces, images, multi = _nfkc_tables()
 
     def widened(members: Iterable[str]) -> str:
         chars = set(members)

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from koryu_pipeline.codebook import get_codebook
+from koryu_pipeline.instance import write_instance_yaml
 from koryu_pipeline.warehouse.tables import ANSWERS, HEADLINES, table_registry
 from koryu_pipeline_tests.browser import CHROMIUM, CHROMIUM_ARGS
 from koryu_pipeline_tests.runs import ROOT
@@ -36,6 +37,8 @@ def ui(demo_warehouse: Path, tmp_path: Path) -> Iterator[str]:
     """The webserver on a copy of the demo run's Dagster home (the fixture is shared)."""
     home = tmp_path / "dagster_home"
     shutil.copytree(demo_warehouse.parent / "dagster_home", home)
+    write_instance_yaml(home)  # as `koryu run` would: the copy's event log, not the original's
+    assert str(home) in (home / "dagster.yaml").read_text(encoding="utf-8")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

@@ -40,6 +40,10 @@ PERSONAL = [
     "03−1234−5678",  # minus signs
     "taro.yamada@example.go.jp",
     "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+    # characters NFKC turns into @ or digits, in text that was not normalised first
+    "taro﹫example.co.jp",
+    "⓪③-①②③④-⑤⑥⑦⑧",
+    "⁰³-¹²³⁴-⁵⁶⁷⁸",
 ]
 # What the warehouse holds and must never be taken for personal data.
 NOT_PERSONAL = [
@@ -73,6 +77,30 @@ def test_personal_patterns_are_scrubbed(text):
 def test_what_is_not_personal_is_left_alone(text):
     assert not has_pattern(text)
     assert scrub_text(text) is text
+
+
+@pytest.mark.parametrize("before", ["011 ", "02 ", "+10 ", "311(00 ", "+31 03 ", "(+)+3 "])
+@pytest.mark.parametrize("number", ["03-1234-5678", "03(1234)5678", "090-1234-5678"])
+def test_a_number_after_a_near_miss_is_found(before, number):
+    """Digits before a number can make a candidate that overlaps it, with the wrong count
+    of digits ("011 03-1234": 9) or the right one ("011 090-1234": 10); the number is
+    still found, and scrubbed whole."""
+    assert has_pattern(before + number)
+    scrubbed = scrub_text(before + number)
+    assert scrubbed.endswith(MARKER) and not any(c.isdigit() for c in scrubbed[-8:])
+
+
+def test_a_number_after_random_digits_and_separators_is_found():
+    rng = random.Random(20231222)
+    alphabet = list("0123-( )+1")
+    numbers = ["03-1234-5678", "090-1234-5678", "(03)1234-5678", "0312345678", "03(1234)5678"]
+    missed = []
+    for _ in range(20_000):
+        before = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+        for number in numbers:
+            if not has_pattern(f"{before} {number}"):
+                missed.append(f"{before} {number}")
+    assert missed == []
 
 
 def test_marker_is_stable_under_normalisation():
@@ -148,7 +176,7 @@ def test_the_prefilter_keeps_every_variant_of_the_patterns():
             texts += [text[:i] + other + text[i + 1 :] for other in images.get(c, [])]
     texts += ["(03)1234-5678ä", "03-1234-5678\u0301", "㈱ 03-1234-5678", "⑴0312345678"]
     flagged = [t for t in texts if has_pattern(t)]
-    assert len(flagged) > 0.99 * len(texts)  # all but ﹫ (has_pattern looks for @ and ＠)
+    assert flagged == texts
     kept = may_have_pattern(pa.array(flagged)).to_pylist()
     assert all(kept), [t for t, k in zip(flagged, kept, strict=True) if not k]
 
