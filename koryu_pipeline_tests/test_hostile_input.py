@@ -35,7 +35,10 @@ PERSONAL = (
     "090-8765-4321",
     "山田 太郎0",
     "山田太郎0",
+    "hanako.sato@example.jp",  # in a file's name
+    "080-1111-2222",
 )
+NAMED_AFTER_SENDER = f"from_{PERSONAL[-2]}_{PERSONAL[-1]}.csv"
 
 
 def hostile_raw(base: Path) -> Path:
@@ -67,6 +70,7 @@ def hostile_raw(base: Path) -> Path:
     write_google_csv(raw / "Hires" / "２０２３" / "late.csv", [base_hires(age_band="50代以上")])
     huge = [base_hires(age_band="30代"), base_hires(industry="長" * 300_000)]
     write_google_csv(h / "huge_cell.csv", huge)  # past the csv module's field limit
+    write_google_csv(h / NAMED_AFTER_SENDER, [base_hires(industry="金融・保険業")])
     return raw
 
 
@@ -91,6 +95,7 @@ def test_a_run_on_hostile_input(tmp_path: Path) -> None:
     assert counts["Hires/２０２３/late.csv"] == (1, 1, 0)
     assert counts["hires/2023/huge_cell.csv"] == (2, 1, 1)
     assert counts["hires/2023/hires_2023_responses_20231222.csv"] == (482, 480, 2)
+    assert counts["hires/2023/【個人情報削除】"] == (1, 1, 0)  # NAMED_AFTER_SENDER
     for name in counts:
         assert name in proc.stdout
     rules = pq.read_table(wh / "quarantine" / "rejections").to_pandas()
@@ -98,6 +103,12 @@ def test_a_run_on_hostile_input(tmp_path: Path) -> None:
     assert by_file["ministry/2023/typed_by_hand.xlsx"] == ["invalid_timestamp", "unknown_option"]
     assert by_file["hires/2023/linked.csv"] == ["outside_raw"]
     assert "malformed_row" in by_file["hires/2023/broken_quote.csv"]
+    # the export named after its sender changes: the plan says so without the name
+    write_google_csv(raw / "hires/2023" / NAMED_AFTER_SENDER, [base_hires(industry="建設業")])
+    again = run_koryu(koryu_env(tmp_path, raw))
+    assert "export hires/2023/【個人情報削除】 changed" in again.stdout
+    for text in PERSONAL:
+        assert text not in proc.stdout + proc.stderr + again.stdout + again.stderr, text
     # nothing personal, and nothing from outside the raw folder, anywhere
     for folder in (wh, home):
         for path in folder.rglob("*"):

@@ -42,6 +42,7 @@ from koryu_pipeline.defs.fingerprints import (
 )
 from koryu_pipeline.ingest.cache import code_digest
 from koryu_pipeline.warehouse.parquet import list_partitions, partition_path, table_path
+from koryu_pipeline.warehouse.personal import scrub_text
 from koryu_pipeline.warehouse.publish import (
     digest_bytes,
     partitions_on_disk,
@@ -80,7 +81,11 @@ class Inputs:
     marts_digest: str
 
     def files(self, wave: str) -> dict[str, str]:
-        return {k: v for k, v in self.prints.items() if wave_of(k) == wave}
+        """The wave's exports' fingerprints by name as the warehouse records it: scrubbed of
+        personal data (a file named after its sender), since these names go into Dagster's
+        event log and the plan's reasons. Two names that scrub alike keep one entry: the
+        names only explain a change, the digest decides it."""
+        return {scrub_text(k): v for k, v in self.prints.items() if wave_of(k) == wave}
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def misnamed_waves(raw_dir: Path) -> dict[str, list[str]]:
 
 def set_aside_line(folder: str, files: list[str]) -> str:
     instrument = folder.split("/")[0]
-    return (
+    return scrub_text(
         f"{folder} ({len(files)} file{'s' if len(files) != 1 else ''}) is not named for a survey "
         f"year: not read -- fix: rename the folder to the year its exports belong to (e.g. "
         f"{instrument}/2023), or move the files there"
