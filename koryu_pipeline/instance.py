@@ -5,8 +5,8 @@ closes it after, and asks the index database's schema before each asset event: a
 per stored event, 200 events in a demo run. `PooledSqliteEventLogStorage` keeps each
 database's connections open between calls (the index and the few run databases last used)
 and remembers the schema facts that can only become true (a column added, a data migration
-finished). A run database gets a passive checkpoint after each transaction, as Dagster's
-close did: the UI follows a run live by watching that file, which WAL mode would otherwise
+finished). A run database gets a passive checkpoint after each write, as Dagster's close
+did: the UI follows a run live by watching that file, which WAL mode would otherwise
 leave untouched until the run ends. Same files, same schema: a home can switch between this
 class and Dagster's own at any time.
 
@@ -96,9 +96,12 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:  # as Dagster's: one statement at a time per storage object
             engine = self._engine(shard)
             with engine.connect() as conn:
+                sqlite = conn.connection.driver_connection
+                changes = sqlite.total_changes  # type: ignore[union-attr]
                 with conn.begin():
                     yield conn
-                if shard != INDEX_SHARD_NAME:
+                if shard != INDEX_SHARD_NAME and sqlite.total_changes != changes:  # type: ignore[union-attr]
+                    # a write: into the run's file, where a watch sees it (reads touch nothing)
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _engine(self, shard: str) -> Engine:
