@@ -80,14 +80,18 @@ def _cut(line: str, nxt: str) -> int:
 
 def wrap(text: str, width: float, size: float) -> list[str]:
     """Lines of `text`, each no wider than `width` at `size` (unless one character is)."""
+    widths, upem = _advances()
     lines: list[str] = []
-    line = ""
+    line, units = "", 0  # the line so far and its advance in font units (text_width's sum)
     for ch in text:
-        if line and text_width(line + ch, size) > width:
+        advance = widths.get(ord(ch), upem)
+        if line and (units + advance) * size / upem > width:
             cut = _cut(line, ch)
             lines.append(line[:cut])
             line = line[cut:]
+            units = sum(widths.get(ord(c), upem) for c in line)
         line += ch
+        units += advance
     if line:
         lines.append(line)
     return lines
