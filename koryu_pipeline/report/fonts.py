@@ -52,10 +52,15 @@ def _advances() -> tuple[dict[int, int], int]:
     return {cp: hmtx[name][0] for cp, name in cmap.items()}, font["head"].unitsPerEm
 
 
+def _units(text: str) -> int:
+    """Advance width of `text` in font units (a missing glyph counts 1 em)."""
+    widths, upem = _advances()
+    return sum(widths.get(ord(c), upem) for c in text)
+
+
 def text_width(text: str, size: float) -> float:
     """Advance width of `text` at `size` px in IPAexGothic (a missing glyph counts 1 em)."""
-    widths, upem = _advances()
-    return sum(widths.get(ord(c), upem) for c in text) * size / upem
+    return _units(text) * size / _advances()[1]
 
 
 _NO_BREAK_BEFORE = set("、。，．・：；？！ー」』）】〕］｝〉》％%)]}.,:;!?")
@@ -80,16 +85,16 @@ def _cut(line: str, nxt: str) -> int:
 
 def wrap(text: str, width: float, size: float) -> list[str]:
     """Lines of `text`, each no wider than `width` at `size` (unless one character is)."""
-    widths, upem = _advances()
+    upem = _advances()[1]
     lines: list[str] = []
-    line, units = "", 0  # the line so far and its advance in font units (text_width's sum)
+    line, units = "", 0  # the line so far and its _units, kept as it grows
     for ch in text:
-        advance = widths.get(ord(ch), upem)
-        if line and (units + advance) * size / upem > width:
+        advance = _units(ch)
+        if line and (units + advance) * size / upem > width:  # text_width(line + ch, size)
             cut = _cut(line, ch)
             lines.append(line[:cut])
             line = line[cut:]
-            units = sum(widths.get(ord(c), upem) for c in line)
+            units = _units(line)
         line += ch
         units += advance
     if line:
