@@ -9,7 +9,12 @@ For each size, interleaved in one run (and `--repeats` times, medians):
   pipeline's reader on the file against a bare python-calamine read of it;
 - the 1% append: a full run on a hires export (`--append-rows`, default 100k) plus the
   smallest ministry export, then 1% more rows appended to the hires export and `koryu run`
-  again on the same warehouse; the re-run is compared with the full run.
+  again on the same warehouse; the re-run is compared with the full run;
+- the floors under those targets: after each hires run and after the append's re-run,
+  `koryu run` again with nothing changed (start-up and plan: no Dagster run); then, on that
+  run's warehouse, SQLite itself inserting every row of the SQL copy (`sqlite_floor`: no
+  driver, no journal) and the pipeline's Parquet writer encoding the published partitioned
+  tables once from memory (`parquet_floor`).
 
 Prints wall and CPU seconds, peak RSS (of the child and anything it waited for: `os.wait4`),
 the ratios, the growth exponent (log-log slope of koryu's wall time against rows) and each
@@ -30,6 +35,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -194,6 +200,15 @@ class Bench:
         shutil.rmtree(case / "warehouse", ignore_errors=True)
         return self.koryu(raw, case / "warehouse", _fresh_home(case / "home"), path.stem)
 
+    def floors(self, instrument: str, path: Path) -> Floors:
+        """The floors under the last `koryu_fresh` run of `path`: the same command again with
+        nothing changed, then SQLite inserting that run's SQL copy by itself."""
+        case = self.work / f"{instrument}-{path.stem}"
+        idle = self.koryu(case / "raw", case / "warehouse", case / "home", f"{path.stem}-idle")
+        rows, took = sqlite_floor(case / "warehouse" / "koryu.sqlite")
+        p_rows, p_took = parquet_floor(case / "warehouse")
+        return Floors(idle, rows, took, p_rows, p_took)
+
     def duckdb(self, csv_path: Path) -> Measure:
         out = self.work / f"duckdb-{csv_path.stem}.parquet"
         self.n += 1
@@ -234,6 +249,86 @@ COPY (
   ORDER BY question, label
 ) TO '{dst}' (FORMAT parquet)
 """
+
+
+# ---------------------------------------------------------------------------- floors
+
+
+@dataclass
+class Floors:
+    """What a run cannot go below whatever the data work costs: `idle` is `koryu run` with
+    nothing to do (Python, imports, the plan: it launches no Dagster run); `sql_seconds` is
+    SQLite alone inserting the `sql_rows` rows that the warehouse contract has the run copy;
+    `parquet_seconds` is encoding the `parquet_rows` rows of the published partitioned tables
+    (facts, quarantine) once, as the contract has the run write them."""
+
+    idle: Measure
+    sql_rows: int
+    sql_seconds: float
+    parquet_rows: int
+    parquet_seconds: float
+
+    @property
+    def total(self) -> float:
+        return self.idle.wall + self.sql_seconds + self.parquet_seconds
+
+
+def sqlite_floor(db: Path, keep: Path | None = None) -> tuple[int, float]:
+    """Rows in the SQLite database `db`, and the seconds SQLite takes to insert all of them
+    into the same tables and indexes of a scratch database from within itself: no driver,
+    no Python per row, no rollback journal, no sync. No copy through any driver can be
+    faster, so this is the least the run's SQL copy can cost. `db` is left unchanged; the
+    scratch database is removed unless `keep` names where it goes."""
+    scratch = keep or db.with_name(db.name + ".floor")
+    scratch.unlink(missing_ok=True)
+    con = sqlite3.connect(scratch, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("PRAGMA synchronous=OFF")
+        con.execute("PRAGMA cache_size=-65536")  # the SQL copy's own connection's (64 MiB)
+        con.execute("ATTACH DATABASE ? AS src", (f"file:{db}?mode=ro",))
+        schema = con.execute(
+            "SELECT type, name, sql FROM src.sqlite_master WHERE sql IS NOT NULL "
+            "AND type IN ('table', 'index') ORDER BY type = 'index', rowid"
+        ).fetchall()
+        for _, _, sql in schema:
+            con.execute(sql)  # unqualified: made in the scratch database
+        tables = [name for kind, name, _ in schema if kind == "table"]
+        rows = sum(con.execute(f'SELECT count(*) FROM src."{t}"').fetchone()[0] for t in tables)
+        start = time.perf_counter()
+        con.execute("BEGIN")
+        for t in tables:
+            con.execute(f'INSERT INTO main."{t}" SELECT * FROM src."{t}"')
+        con.execute("COMMIT")
+        took = time.perf_counter() - start
+    finally:
+        con.close()
+        if keep is None:
+            scratch.unlink(missing_ok=True)
+    return rows, took
+
+
+def parquet_floor(warehouse: Path) -> tuple[int, float]:
+    """Rows of the published partitioned tables (the facts and the quarantine: staging is the
+    pipeline's own) in `warehouse`, and the seconds the pipeline's Parquet writer takes to
+    encode each partition once from a table already in memory (reading it is not timed)."""
+    import pyarrow.parquet as pq
+
+    from koryu_pipeline.codebook import get_codebook
+    from koryu_pipeline.warehouse.parquet import parquet_bytes
+    from koryu_pipeline.warehouse.tables import STAGING_TABLES, table_registry
+
+    rows, took = 0, 0.0
+    for spec in table_registry(get_codebook()).values():
+        if not spec.partitioned or spec.key in STAGING_TABLES:
+            continue
+        for path in sorted((warehouse / spec.key).glob("instrument=*/wave=*/*.parquet")):
+            table = pq.read_table(path, schema=spec.file_schema)
+            start = time.perf_counter()
+            parquet_bytes(table)
+            took += time.perf_counter() - start
+            rows += table.num_rows
+    return rows, took
 
 
 # ---------------------------------------------------------------------------- reading .xlsx
@@ -388,8 +483,10 @@ def main(argv: list[str] | None = None) -> int:
     duck: dict[int, list[Measure]] = {}
     reads: dict[int, tuple[list[float], list[float], int, int]] = {}
     skipped: dict[tuple[str, int], str] = {}
+    floors: dict[int, list[Floors]] = {}
     append_full: list[Measure] = []
     append_re: list[Measure] = []
+    append_idle: list[Measure] = []
 
     for rep in range(args.repeats):
         print(f"repeat {rep + 1}/{args.repeats}", flush=True)
@@ -421,6 +518,16 @@ def main(argv: list[str] | None = None) -> int:
                         + ("" if d.rc == 0 else f"  FAILED: {d.log}"),
                         flush=True,
                     )
+                    if m.rc == 0 and not m.stopped:
+                        f = bench.floors(instrument, path)
+                        floors.setdefault(n, []).append(f)
+                        print(
+                            f"  floors     {instrument:8} {n:>9,}  nothing to do "
+                            f"{f.idle.wall:5.1f} s  SQLite inserting the copy's "
+                            f"{f.sql_rows:,} rows {f.sql_seconds:5.1f} s  encoding the "
+                            f"facts' {f.parquet_rows:,} rows {f.parquet_seconds:5.1f} s",
+                            flush=True,
+                        )
                 else:
                     raw_copy = work / "read" / "ministry" / gen.WAVE / path.name
                     _place(path, work / "read", "ministry")
@@ -435,9 +542,10 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
         if not args.no_append:
-            full, rerun = measure_append(bench, exports, append_base, ministry_sizes)
+            full, rerun, idle = measure_append(bench, exports, append_base, ministry_sizes)
             append_full.append(full)
             append_re.append(rerun)
+            append_idle.append(idle)
 
     report(
         args,
@@ -447,9 +555,11 @@ def main(argv: list[str] | None = None) -> int:
         duck,
         reads,
         skipped,
+        floors,
         append_base,
         append_full,
         append_re,
+        append_idle,
     )
     if args.keep:
         print(f"logs and warehouses kept in {work}")
@@ -460,9 +570,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure_append(
     bench: Bench, exports: dict[tuple[str, int], Path], base: int, ministry_sizes: list[int]
-) -> tuple[Measure, Measure]:
+) -> tuple[Measure, Measure, Measure]:
     """A full run on one hires export (and the smallest ministry export beside it, as a
-    wave has both), then 1% more rows appended to the hires export and a re-run."""
+    wave has both), then 1% more rows appended to the hires export and a re-run, then a
+    run with nothing to do: the floor under any re-run."""
     case = bench.work / "append"
     shutil.rmtree(case, ignore_errors=True)
     raw = case / "raw"
@@ -474,14 +585,15 @@ def measure_append(
     extra = max(1, base // 100)
     gen.append_hires(hires_path, base, extra)
     rerun = bench.koryu(raw, case / "warehouse", home, "append-rerun")
-    share = rerun.wall / full.wall
+    idle = bench.koryu(raw, case / "warehouse", home, "append-idle")
     print(
         f"  1% append  hires {base:,} + {extra:,} rows: full {full.wall:.1f} s, "
-        f"re-run {rerun.wall:.1f} s ({share:.0%}); rows accepted after the append: "
+        f"re-run {rerun.wall:.1f} s ({rerun.wall / full.wall:.0%}), nothing to do "
+        f"{idle.wall:.1f} s ({idle.wall / full.wall:.0%}); rows accepted after the append: "
         f"{_accepted(rerun, 'hires', base + extra)}",
         flush=True,
     )
-    return full, rerun
+    return full, rerun, idle
 
 
 def _mem_available() -> int:
@@ -506,9 +618,11 @@ def report(
     duck: dict[int, list[Measure]],
     reads: dict[int, tuple[list[float], list[float], int, int]],
     skipped: dict[tuple[str, int], str],
+    floors: dict[int, list[Floors]],
     append_base: int,
     append_full: list[Measure],
     append_re: list[Measure],
+    append_idle: list[Measure],
 ) -> None:
     print()
     print(
@@ -536,6 +650,33 @@ def report(
                 cells += ["", "", "", f"{rp:.2f}", f"{rc:.2f}", f"{rp / rc:.1f}x"]
             stop = f" ({ms[0].stopped})" if ms and ms[0].stopped else ""
             print(f"| {instrument} | {n:,} | " + " | ".join(cells) + f" |{stop}")
+
+    if floors:
+        print(
+            "\nfloors (hires): a koryu run with nothing to do; SQLite inserting the run's SQL copy"
+            " by itself (no driver, no journal); encoding the facts and quarantine partitions"
+            " once; their sum against the 10x DuckDB budget"
+        )
+        print(
+            "| rows | koryu run s | nothing to do s | SQL copy rows | SQLite floor s "
+            "| Parquet rows | Parquet floor s | sum / budget |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for n in hires_sizes:
+            if n not in floors:
+                continue
+            f0 = floors[n][0]
+            idle = _med([f.idle.wall for f in floors[n]])
+            sql = _med([f.sql_seconds for f in floors[n]])
+            enc = _med([f.parquet_seconds for f in floors[n]])
+            total = _med([f.total for f in floors[n]])
+            wall = _med([m.wall for m in koryu[("hires", n)]])
+            budget = TARGET_RATIO_DUCKDB * _med([d.wall for d in duck.get(n, [])])
+            print(
+                f"| {n:,} | {wall:.1f} | {idle:.1f} | {f0.sql_rows:,} | {sql:.1f} "
+                f"| {f0.parquet_rows:,} | {enc:.1f} "
+                f"| {total:.1f} / {budget:.1f} s ({total / budget:.0%}) |"
+            )
 
     points = [
         (n, _med([m.wall for m in koryu[("hires", n)]]))
@@ -566,6 +707,18 @@ def report(
             f"  {_verdict(ratio <= TARGET_RATIO_DUCKDB)}  1M hires: koryu run {ratio:.0f}x "
             f"DuckDB (target <= {TARGET_RATIO_DUCKDB:.0f}x)"
         )
+        if n in floors:
+            budget = TARGET_RATIO_DUCKDB * _med([d.wall for d in ds])
+            idle = _med([f.idle.wall for f in floors[n]])
+            sql = _med([f.sql_seconds for f in floors[n]])
+            enc = _med([f.parquet_seconds for f in floors[n]])
+            print(
+                f"        of its {budget:.1f} s budget, {idle:.1f} s go to a run with nothing to "
+                f"do, {sql:.1f} s to SQLite inserting the {floors[n][0].sql_rows:,} rows of the "
+                f"SQL copy and {enc:.1f} s to encoding the facts once: "
+                f"{budget - _med([f.total for f in floors[n]]):.1f} s are left to read, "
+                "validate and tabulate"
+            )
         print(
             f"  {_verdict(rss <= TARGET_RSS_GIB)}  1M hires: peak RSS {rss:.2f} GiB "
             f"(target <= {TARGET_RSS_GIB:.0f} GiB)"
@@ -592,6 +745,11 @@ def report(
             f"  {_verdict(share <= TARGET_APPEND_SHARE)}  1% appended to a {append_base:,}-row "
             f"hires export: re-run {rerun:.1f} s = {share:.0%} of the full run {full:.1f} s "
             f"(target <= {TARGET_APPEND_SHARE:.0%})"
+        )
+        idle = _med([m.wall for m in append_idle])
+        print(
+            f"        a run with nothing to do takes {idle:.1f} s = {idle / full:.0%} of the full "
+            "run: the floor under any re-run"
         )
     else:
         print(f"  {_verdict(None)}  1% append: not measured (--no-append)")

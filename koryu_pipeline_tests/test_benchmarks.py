@@ -4,6 +4,7 @@ No timing here: `make bench-scale` measures."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -73,3 +74,59 @@ def test_ministry_answers_follow_routing() -> None:
             )
             cols = [it.item_id for it in entry.items] or [entry.id]
             assert all((answers[c] is not None) == shown for c in cols), (i, entry.id)
+
+
+def test_sqlite_floor_inserts_every_row_of_the_copy(tmp_path: Path) -> None:
+    """The floor under the SQL copy is SQLite inserting the copy's very rows, into the same
+    tables and indexes; the copy itself is left as it was."""
+    from benchmarks.scale import sqlite_floor
+
+    db = tmp_path / "koryu.sqlite"
+    con = sqlite3.connect(db)
+    con.execute('CREATE TABLE "facts__answers" (respondent_id VARCHAR, option_code SMALLINT)')
+    con.execute("CREATE TABLE _state (name VARCHAR PRIMARY KEY, digest VARCHAR)")
+    con.execute("CREATE INDEX ix_answers ON facts__answers (option_code)")
+    con.executemany(
+        "INSERT INTO facts__answers VALUES (?, ?)",
+        [(f"r{i}", None if i % 7 == 0 else i % 5) for i in range(1_000)],
+    )
+    con.executemany("INSERT INTO _state VALUES (?, ?)", [("a", "x"), ("b", "データ")])
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+
+    rows, seconds = sqlite_floor(db)
+    assert rows == 1_002
+    assert seconds > 0
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["koryu.sqlite"]  # no scratch left
+
+    kept = tmp_path / "floor.sqlite"
+    sqlite_floor(db, keep=kept)
+    src, dst = sqlite3.connect(db), sqlite3.connect(kept)
+    schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    assert dst.execute(schema).fetchall() == src.execute(schema).fetchall()
+    for table in ("facts__answers", "_state"):
+        query = f"SELECT * FROM {table} ORDER BY rowid"
+        assert dst.execute(query).fetchall() == src.execute(query).fetchall()
+    src.close()
+    dst.close()
+
+
+def test_parquet_floor_encodes_every_published_partition(demo_warehouse: Path) -> None:
+    """The Parquet floor encodes the facts and the quarantine (not staging), every row of
+    them: as many rows as the SQL copy holds of those tables."""
+    from benchmarks.scale import parquet_floor
+
+    rows, seconds = parquet_floor(demo_warehouse)
+    con = sqlite3.connect(demo_warehouse / "koryu.sqlite")
+    names = [
+        name
+        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if name.startswith(("facts__", "quarantine__"))
+    ]
+    expected = sum(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names)
+    con.close()
+    assert len(names) == 5
+    assert rows == expected > 0
+    assert seconds > 0
