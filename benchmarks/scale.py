@@ -202,7 +202,8 @@ class Bench:
 
     def floors(self, instrument: str, path: Path) -> Floors:
         """The floors under the last `koryu_fresh` run of `path`: the same command again with
-        nothing changed, then SQLite inserting that run's SQL copy by itself."""
+        nothing changed, then on its warehouse SQLite inserting the SQL copy by itself and
+        the facts encoded once."""
         case = self.work / f"{instrument}-{path.stem}"
         idle = self.koryu(case / "raw", case / "warehouse", case / "home", f"{path.stem}-idle")
         rows, took = sqlite_floor(case / "warehouse" / "koryu.sqlite")
@@ -271,6 +272,16 @@ class Floors:
     @property
     def total(self) -> float:
         return self.idle.wall + self.sql_seconds + self.parquet_seconds
+
+
+def _floor_medians(floors: list[Floors]) -> tuple[float, float, float, float]:
+    """Medians over the repeats: nothing to do, SQLite, Parquet, and their sum."""
+    return (
+        _med([f.idle.wall for f in floors]),
+        _med([f.sql_seconds for f in floors]),
+        _med([f.parquet_seconds for f in floors]),
+        _med([f.total for f in floors]),
+    )
 
 
 def sqlite_floor(db: Path, keep: Path | None = None) -> tuple[int, float]:
@@ -666,10 +677,7 @@ def report(
             if n not in floors:
                 continue
             f0 = floors[n][0]
-            idle = _med([f.idle.wall for f in floors[n]])
-            sql = _med([f.sql_seconds for f in floors[n]])
-            enc = _med([f.parquet_seconds for f in floors[n]])
-            total = _med([f.total for f in floors[n]])
+            idle, sql, enc, total = _floor_medians(floors[n])
             wall = _med([m.wall for m in koryu[("hires", n)]])
             budget = TARGET_RATIO_DUCKDB * _med([d.wall for d in duck.get(n, [])])
             print(
@@ -709,15 +717,12 @@ def report(
         )
         if n in floors:
             budget = TARGET_RATIO_DUCKDB * _med([d.wall for d in ds])
-            idle = _med([f.idle.wall for f in floors[n]])
-            sql = _med([f.sql_seconds for f in floors[n]])
-            enc = _med([f.parquet_seconds for f in floors[n]])
+            idle, sql, enc, total = _floor_medians(floors[n])
             print(
                 f"        of its {budget:.1f} s budget, {idle:.1f} s go to a run with nothing to "
                 f"do, {sql:.1f} s to SQLite inserting the {floors[n][0].sql_rows:,} rows of the "
-                f"SQL copy and {enc:.1f} s to encoding the facts once: "
-                f"{budget - _med([f.total for f in floors[n]]):.1f} s are left to read, "
-                "validate and tabulate"
+                f"SQL copy and {enc:.1f} s to encoding the facts once: {budget - total:.1f} s "
+                "are left to read, validate and tabulate"
             )
         print(
             f"  {_verdict(rss <= TARGET_RSS_GIB)}  1M hires: peak RSS {rss:.2f} GiB "
